@@ -18,7 +18,10 @@ The same report is attached to the cell output as JSON (MIME type
 :data:`RESULT_MIME`), which is how ``labkit grade`` reads scores.
 
 A check whose function raises, or runs longer than ``timeout`` seconds, fails
-with the error as what was "found"; it never stops the notebook. Set the
+with the error as what was "found"; it never stops the notebook. An error
+raised elsewhere in the ``with`` block ends the block: the report shows it, and
+the checks that did not run earn nothing (the grader takes each exercise's
+maximum from the source notebook, not from the submission). Set the
 environment variable ``LABKIT_STRICT=1`` (the course's own tests do) to make a
 failed check raise :class:`CheckFailed` instead.
 """
@@ -184,7 +187,22 @@ def exercise(id: str, title: str = "", *, hidden: bool = False, timeout: float =
         timeout: seconds each check's function may run.
     """
     ex = Exercise(id=id, title=title, hidden=hidden, timeout=timeout)
-    yield ex
+    try:
+        yield ex
+    except Exception as error:  # code in the block (often the learner's) raised
+        ex.results.append(
+            CheckResult(
+                exercise=id,
+                name="the checks ran to the end",
+                passed=False,
+                points=0.0,
+                earned=0.0,
+                expected="no error",
+                found=f"an error: {_describe_error(error)}",
+                hint="An error stopped the checks; the checks after it did not run and earn nothing.",
+                hidden=hidden,
+            )
+        )
     _display(ex.report())
     if os.environ.get("LABKIT_STRICT") == "1" and any(not r.passed for r in ex.results):
         failed = "; ".join(f"{r.name}: expected {r.expected}, found {r.found}" for r in ex.results if not r.passed)
