@@ -1,0 +1,53 @@
+# The course's two set-up commands:  `make book`  and  `make test`.
+# Both create .venv if missing, install requirements.txt and labkit, and make sure
+# Graphviz's `dot` exists. `make lab` opens JupyterLab on the labs.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JOBS   ?= 2
+
+.PHONY: book test lab bench release clean graphviz help
+
+help:
+	@echo "make book   build the HTML book into _build/html (executes notebooks, cached)"
+	@echo "make test   run the whole test suite (labkit, notebooks, labs, grading, book build)"
+	@echo "make lab    open JupyterLab on labs/"
+	@echo "make bench  print benchmark figures"
+	@echo "make release  write student copies of every lab into release/"
+
+$(BIN)/python:
+	@echo "==> creating $(VENV) with $$($(PYTHON) --version 2>&1)"
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "Could not create a virtual environment. On Debian/Ubuntu run: sudo apt-get install python3-venv"; exit 1; }
+
+$(STAMP): $(BIN)/python requirements.txt pyproject.toml
+	@echo "==> installing requirements (first time: a few minutes)"
+	@$(BIN)/python -m pip install --upgrade --progress-bar on "pip>=24" >/dev/null
+	@$(BIN)/python -m pip install --progress-bar on -r requirements.txt -e .
+	@touch $(STAMP)
+
+graphviz:
+	@bash scripts/ensure-graphviz.sh
+
+book: $(STAMP) graphviz
+	@echo "==> building the book into _build/html (unchanged notebooks come from the cache)"
+	@LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "==> open _build/html/index.html"
+
+test: $(STAMP) graphviz
+	@echo "==> running the test suite with $(JOBS) workers"
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+
+lab: $(STAMP) graphviz
+	@$(BIN)/jupyter lab labs/
+
+bench: $(STAMP) graphviz
+	@$(BIN)/python bench/run.py
+
+release: $(STAMP)
+	@$(BIN)/labkit release labs/ --out release/
+
+clean:
+	rm -rf _build release
