@@ -77,3 +77,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "(only loopback is allowed):\n" + attempts[:5000] + "\n"
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """labkit.start() rewrites os.environ in-process; put the honeypot back after each test,
+    so that kernels started later by this worker still see it."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)

@@ -1,0 +1,84 @@
+"""labkit.sandbox and labkit.offline: fake credentials, kept state, reset, nothing leaves."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.handlers import BUILTIN_HANDLERS
+
+import labkit
+from labkit import offline, sandbox
+
+
+def test_start_replaces_honeypot_credentials_and_pins_region():
+    # tests/conftest.py planted honeypot keys, a profile and a ~/.aws folder.
+    assert os.environ["AWS_ACCESS_KEY_ID"].startswith("HONEYPOT") or labkit.running()
+    lab = labkit.start()
+    creds = boto3.session.Session().get_credentials()
+    assert creds.access_key == "testing" and creds.secret_key == "testing"
+    assert "AWS_PROFILE" not in os.environ
+    assert boto3.session.Session().region_name == "us-east-1" == lab.region
+    assert lab.client("sqs").meta.region_name == "us-east-1"
+
+
+def test_start_again_keeps_state_and_reset_wipes_it():
+    lab = labkit.start()
+    sqs = lab.client("sqs")
+    sqs.create_queue(QueueName="kept")
+    again = labkit.start()
+    assert again is lab
+    assert any(u.endswith("/kept") for u in again.client("sqs").list_queues().get("QueueUrls", []))
+    labkit.start(reset=True)
+    assert not lab.client("sqs").list_queues().get("QueueUrls")
+
+
+def test_handle_builds_arns_in_its_account_and_region():
+    lab = labkit.start()
+    assert lab.arn("sqs", "orders") == "arn:aws:sqs:us-east-1:123456789012:orders"
+    assert lab.client("sts").get_caller_identity()["Account"] == lab.account_id
+
+
+def test_request_moto_cannot_answer_is_stopped_before_it_leaves():
+    labkit.start()
+    client = boto3.client("sqs", region_name="us-east-1", endpoint_url="https://queue.example.com")
+    with pytest.raises(offline.OfflineError, match="ListQueues to queue.example.com"):
+        client.list_queues()
+
+
+def test_loopback_endpoints_are_allowed_through():
+    labkit.start()
+    client = boto3.client("sqs", region_name="us-east-1", endpoint_url="http://127.0.0.1:9")
+    # Nothing listens on port 9: the request was really attempted, on loopback only.
+    with pytest.raises(EndpointConnectionError):
+        client.list_queues()
+
+
+@pytest.mark.parametrize(
+    "host, expected",
+    [("localhost", True), ("127.0.0.1", True), ("127.3.2.1", True), ("[::1]", True), ("api.localhost", True),
+     ("sqs.us-east-1.amazonaws.com", False), ("10.0.0.1", False), ("8.8.8.8", False), ("", False)],
+)
+def test_is_loopback(host, expected):
+    assert offline.is_loopback(host) is expected
+
+
+def test_guard_takes_the_place_of_motos_handler():
+    """The seam: moto registers botocore_stubber as a before-send handler; labkit wraps it.
+
+    If moto renames or stops registering its stubber, this test fails loudly.
+    """
+    from moto.core.models import botocore_stubber
+
+    labkit.start()
+    assert offline.installed()
+    assert ("before-send", botocore_stubber) not in BUILTIN_HANDLERS
+    assert callable(botocore_stubber) and hasattr(botocore_stubber, "enabled")
+
+
+def test_sandbox_before_start_reports_clearly(monkeypatch):
+    monkeypatch.setattr(sandbox, "_MOCK", None)
+    with pytest.raises(RuntimeError, match="call labkit.start"):
+        sandbox.Sandbox().reset()
