@@ -1,0 +1,68 @@
+"""Every lab follows the single-source format, and no graded check is vacuous.
+
+The lab sources themselves run under nbval with LABKIT_STRICT=1 (see conftest),
+so every check passes on the solutions. Here each lab runs once more with every
+solution replaced by the learner's stub, hidden checks included: every check
+must fail.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from labkit.check import RESULT_MIME
+from labkit.release import parse_lab, stub_source
+
+ROOT = Path(__file__).resolve().parent.parent
+LABS = sorted((ROOT / "labs").glob("*.ipynb"))
+
+
+def check_results(nb) -> list[dict]:
+    results = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if RESULT_MIME in data:
+                results.extend(data[RESULT_MIME]["checks"])
+    return results
+
+
+@pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
+def test_lab_follows_the_template(path):
+    nb = nbformat.read(path, as_version=4)
+    lab = parse_lab(nb, str(path))
+    assert nb.metadata["labkit"]["lab"] == path.stem
+    exercises = {info.exercise for info in lab.cells if info.role == "solution"}
+    assert len(exercises) >= 3, "a lab needs at least three graded exercises"
+    for ex in exercises:
+        assert any(i.role == "check" and i.exercise == ex and not i.hidden for i in lab.cells), f"{ex}: no visible check"
+    text = "\n".join(c.source for c in nb.cells)
+    assert "labkit.quiz" in text or "from labkit.quiz import" in text, "a lab ends with a self-check quiz"
+    assert "## Clean-up" in text, "a lab ends with a clean-up step"
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    assert "setup" in first_code.metadata.get("tags", []) and "labkit.start(" in first_code.source
+
+
+@pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
+def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
+    monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises
+    nb = nbformat.read(path, as_version=4)
+    lab = parse_lab(nb, str(path))
+    stubbed = copy.deepcopy(nb)
+    for cell, info in zip(stubbed.cells, lab.cells):
+        if info.role == "solution":
+            cell.source = stub_source(cell.source)
+    NotebookClient(stubbed, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    results = check_results(stubbed)
+    assert results, "no check ran"
+    passed = [f"{r['exercise']}: {r['name']}" for r in results if r["passed"]]
+    assert not passed, f"checks that pass without any answer (vacuous): {passed}"
+    hidden = {r["exercise"] for r in results if r["hidden"]}
+    assert hidden, "at least one hidden check should guard against hard-coded answers"
