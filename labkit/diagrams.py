@@ -192,8 +192,9 @@ def draw(
     in_cluster = {n for members in (clusters or {}).values() for n in members}
     with tempfile.TemporaryDirectory() as tmp:
         stem = os.path.join(tmp, re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "diagram")
+        # The title is the figure's caption, so the image itself carries none.
         with Diagram(
-            title, filename=stem, outformat="png", show=False, direction=direction,
+            "", filename=stem, outformat="png", show=False, direction=direction,
             graph_attr=GRAPH_STYLE, node_attr=NODE_STYLE, edge_attr=EDGE_STYLE,
         ):
             made = {}
