@@ -160,6 +160,9 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
 
         _MOCK = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
         _MOCK.start()
+        from labkit import moto_seams  # Lambda functions really run (labkit.lambda_runtime)
+
+        moto_seams.install()
         _SANDBOX = Sandbox(region=region)
     assert _SANDBOX is not None
     if region != _SANDBOX.region:
