@@ -1,0 +1,517 @@
+"""The in-process Lambda runtime (labkit.lambda_runtime), driven through plain boto3.
+
+Each test starts from a clean sandbox, creates functions with boto3 exactly as a
+lab would, and checks what AWS would show: payloads, errors, logs, metrics, and
+every trigger (SQS, SNS, EventBridge, Step Functions, DynamoDB streams).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+import labkit
+from labkit import lambda_runtime
+from labkit.lambda_runtime import zip_code, zip_source
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+COUNTER = """
+import os
+COUNT = 0
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    return {"count": COUNT, "color": os.environ.get("COLOR"),
+            "remaining": context.get_remaining_time_in_millis()}
+"""
+
+# Sends what it received to the queue named in OUT_QUEUE: proves the handler ran,
+# and that boto3 inside a handler reaches the same emulated account.
+FORWARDER = """
+import json, os, boto3
+
+def handler(event, context):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["OUT_QUEUE"])["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    return {"forwarded": True}
+"""
+
+
+@pytest.fixture()
+def lab() -> labkit.Sandbox:
+    return labkit.start(reset=True)
+
+
+@pytest.fixture()
+def role(lab: labkit.Sandbox) -> str:
+    doc = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    return lab.client("iam").create_role(RoleName="fn-role", AssumeRolePolicyDocument=doc)["Role"]["Arn"]
+
+
+@pytest.fixture()
+def lam(lab: labkit.Sandbox) -> Any:
+    # No retries: a throttled invoke must fail at once.
+    return lab.client("lambda", config=Config(retries={"total_max_attempts": 1}))
+
+
+def create(lam: Any, role: str, name: str, source: str, **kwargs: Any) -> str:
+    kwargs.setdefault("Runtime", "python3.12")
+    kwargs.setdefault("Handler", "app.handler")
+    return lam.create_function(FunctionName=name, Role=role, Code={"ZipFile": zip_code(source)},
+                               **kwargs)["FunctionArn"]
+
+
+def call(lam: Any, name: str, event: Any = None, **kwargs: Any) -> dict[str, Any]:
+    response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}), **kwargs)
+    response["body"] = response["Payload"].read()
+    response["json"] = json.loads(response["body"]) if response["body"] else None
+    return response
+
+
+def log_messages(lab: labkit.Sandbox, name: str) -> list[str]:
+    logs = lab.client("logs")
+    try:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    except logs.exceptions.ResourceNotFoundException:  # never invoked: no log group yet
+        return []
+    return [e["message"] for e in sorted(events, key=lambda e: (e["timestamp"], e["eventId"]))]
+
+
+def out_queue(lab: labkit.Sandbox, name: str = "out") -> str:
+    return lab.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+
+
+def drain(lab: labkit.Sandbox, url: str) -> list[Any]:
+    sqs = lab.client("sqs")
+    bodies = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def metric_sum(lab: labkit.Sandbox, name: str, metric: str) -> float:
+    now = datetime.now(timezone.utc)
+    stats = lab.client("cloudwatch").get_metric_statistics(
+        Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": name}],
+        StartTime=now - timedelta(minutes=5), EndTime=now + timedelta(minutes=5), Period=600,
+        Statistics=["Sum"])["Datapoints"]
+    return sum(point["Sum"] for point in stats)
+
+
+# ---------------------------------------------------------------- direct invoke
+
+
+def test_handler_gets_event_and_context(lab, role, lam):
+    source = """
+def handler(event, context):
+    return {"event": event, "name": context.function_name, "version": context.function_version,
+            "memory": context.memory_limit_in_mb, "arn": context.invoked_function_arn,
+            "request_id": context.aws_request_id, "group": context.log_group_name,
+            "stream": context.log_stream_name, "remaining": context.get_remaining_time_in_millis()}
+"""
+    arn = create(lam, role, "ctx", source, MemorySize=256, Timeout=7)
+    response = call(lam, "ctx", {"order": 42})
+    body = response["json"]
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    assert body["event"] == {"order": 42}
+    assert (body["name"], body["version"], body["memory"]) == ("ctx", "$LATEST", "256")
+    assert body["arn"] == arn
+    assert re.fullmatch(UUID, body["request_id"])
+    assert body["group"] == "/aws/lambda/ctx"
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", body["stream"])
+    assert 0 < body["remaining"] <= 7000
+    assert response["ExecutedVersion"] == "$LATEST"
+
+
+def test_environment_variables_only_during_the_invocation(lab, role, lam):
+    create(lam, role, "env", COUNTER, Environment={"Variables": {"COLOR": "teal"}})
+    assert call(lam, "env")["json"]["color"] == "teal"
+    assert "COLOR" not in os.environ
+    assert "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+
+
+def test_warm_invocations_reuse_module_state_until_code_or_config_changes(lab, role, lam):
+    create(lam, role, "warm", COUNTER)
+    assert [call(lam, "warm")["json"]["count"] for _ in range(3)] == [1, 2, 3]
+    lam.update_function_configuration(FunctionName="warm", MemorySize=512)
+    assert [call(lam, "warm")["json"]["count"] for _ in range(2)] == [1, 2]
+    lam.update_function_code(FunctionName="warm", ZipFile=zip_code(COUNTER + "\n# v2\n"))
+    assert call(lam, "warm")["json"]["count"] == 1
+
+
+def test_configuration_stored_through_boto3_drives_behaviour(lab, role, lam):
+    create(lam, role, "cfg", COUNTER, Environment={"Variables": {"COLOR": "red"}}, Timeout=3)
+    first = call(lam, "cfg")["json"]
+    assert first["color"] == "red" and first["remaining"] <= 3000
+    lam.update_function_configuration(FunctionName="cfg", Environment={"Variables": {"COLOR": "green"}},
+                                      Timeout=30)
+    second = call(lam, "cfg")["json"]
+    assert second["color"] == "green"
+    assert 3000 < second["remaining"] <= 30000
+
+
+def test_boto3_inside_the_handler_reaches_the_same_account(lab, role, lam):
+    url = out_queue(lab)
+    create(lam, role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    call(lam, "fwd", {"hello": "world"})
+    assert drain(lab, url) == [{"hello": "world"}]
+
+
+def test_print_and_logging_reach_cloudwatch_logs_with_start_end_report(lab, role, lam):
+    source = """
+import logging
+logger = logging.getLogger()
+
+def handler(event, context):
+    print("first line")
+    print("two\\nlines")
+    logger.info("not shown: the root logger level is WARNING by default")
+    logger.warning("careful")
+    return "ok"
+"""
+    create(lam, role, "logs", source, MemorySize=256)
+    first = call(lam, "logs", LogType="Tail")
+    second = call(lam, "logs")
+    messages = log_messages(lab, "logs")
+    request_id = re.match(rf"START RequestId: ({UUID}) Version: \$LATEST\n$", messages[0]).group(1)
+    assert messages[1:4] == ["first line\n", "two\n", "lines\n"]
+    assert re.fullmatch(rf"\[WARNING\]\t\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z\t{request_id}\tcareful\n",
+                        messages[4])
+    assert messages[5] == f"END RequestId: {request_id}\n"
+    assert re.fullmatch(rf"REPORT RequestId: {request_id}\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\t"
+                        r"Memory Size: 256 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t\n",
+                        messages[6])
+    assert not any("not shown" in m for m in messages)
+    # The warm invocation has no Init Duration; LogResult is the tail of the log.
+    assert "Init Duration" not in messages[-1] and messages[-1].startswith("REPORT RequestId: ")
+    tail = base64.b64decode(first["LogResult"]).decode()
+    assert tail.startswith(f"START RequestId: {request_id}") and "Init Duration" in tail
+    assert "LogResult" not in second
+    streams = lab.client("logs").describe_log_streams(logGroupName="/aws/lambda/logs")["logStreams"]
+    assert len(streams) == 1  # one execution environment, reused
+
+
+def test_exception_becomes_unhandled_function_error(lab, role, lam):
+    source = """
+def handler(event, context):
+    raise ValueError("no such order: " + str(event["id"]))
+"""
+    create(lam, role, "boom", source)
+    response = call(lam, "boom", {"id": 7})
+    error = response["json"]
+    assert response["StatusCode"] == 200 and response["FunctionError"] == "Unhandled"
+    assert list(error) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert error["errorMessage"] == "no such order: 7" and error["errorType"] == "ValueError"
+    assert error["stackTrace"][-1].startswith('  File "/var/task/app.py", line 3, in handler\n')
+    messages = log_messages(lab, "boom")
+    assert re.match(rf"START RequestId: {error['requestId']} ", messages[0])
+    assert messages[1].startswith("[ERROR] ValueError: no such order: 7\nTraceback (most recent call last):\n")
+
+
+def test_init_errors_use_the_runtime_error_types(lab, role, lam):
+    create(lam, role, "nomod", "x = 1\n", Handler="missing.handler")
+    create(lam, role, "nofn", "x = 1\n", Handler="app.handler")
+    missing_module = call(lam, "nomod")["json"]
+    missing_function = call(lam, "nofn")["json"]
+    assert missing_module["errorType"] == "Runtime.ImportModuleError"
+    assert missing_module["errorMessage"].startswith("Unable to import module 'missing': No module named")
+    assert missing_function == {"errorMessage": "Handler 'handler' missing on module 'app'",
+                                "errorType": "Runtime.HandlerNotFound",
+                                "requestId": missing_function["requestId"], "stackTrace": []}
+
+
+def test_timeout_stops_an_endless_loop(lab, role, lam):
+    source = """
+COUNT = 0
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    if event.get("spin"):
+        while True:
+            pass
+    return COUNT
+"""
+    create(lam, role, "spin", source, Timeout=1)
+    assert call(lam, "spin")["json"] == 1
+    response = call(lam, "spin", {"spin": True})
+    error = response["json"]
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(rf"RequestId: {UUID} Error: Task timed out after 1\.00 seconds", error["errorMessage"])
+    messages = log_messages(lab, "spin")
+    assert any(m.endswith(" Task timed out after 1.00 seconds\n") for m in messages)
+    assert any(m.startswith("REPORT") and "Status: timeout" in m for m in messages)
+    # After a timeout AWS resets the execution environment: the next start is cold.
+    assert call(lam, "spin")["json"] == 1
+
+
+def test_reserved_concurrency_zero_throttles(lab, role, lam):
+    create(lam, role, "limited", COUNTER)
+    lam.put_function_concurrency(FunctionName="limited", ReservedConcurrentExecutions=0)
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(FunctionName="limited", Payload=b"{}")
+    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert caught.value.response.get("Reason") == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert metric_sum(lab, "limited", "Throttles") == 1
+    assert metric_sum(lab, "limited", "Invocations") == 0
+    lam.delete_function_concurrency(FunctionName="limited")
+    assert call(lam, "limited")["json"]["count"] == 1
+
+
+def test_event_invocation_returns_202_and_runs_dry_run_returns_204_and_does_not(lab, role, lam):
+    url = out_queue(lab)
+    create(lam, role, "async", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    dry = lam.invoke(FunctionName="async", InvocationType="DryRun", Payload=b'{"n": 0}')
+    assert dry["StatusCode"] == 204 and drain(lab, url) == []
+    event = lam.invoke(FunctionName="async", InvocationType="Event", Payload=b'{"n": 1}')
+    assert event["StatusCode"] == 202 and event["Payload"].read() == b""
+    assert drain(lab, url) == [{"n": 1}]
+
+
+def test_async_failures_are_retried_then_sent_to_the_on_failure_destination(lab, role, lam):
+    failures = out_queue(lab, "failures")
+    arn = lab.arn("sqs", "failures")
+    create(lam, role, "flaky", "def handler(event, context):\n    raise RuntimeError('down')\n")
+    lam.put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=1,
+                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"n": 1}')
+    [record] = drain(lab, failures)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["requestPayload"] == {"n": 1}
+    assert record["responseContext"]["functionError"] == "Unhandled"
+    assert record["responsePayload"]["errorMessage"] == "down"
+    assert metric_sum(lab, "flaky", "Errors") == 2
+
+
+def test_versions_and_aliases_run_their_own_code(lab, role, lam):
+    create(lam, role, "ver", "def handler(event, context):\n    return 'v1'\n")
+    version = lam.publish_version(FunctionName="ver")["Version"]
+    lam.update_function_code(FunctionName="ver", ZipFile=zip_code("def handler(event, context):\n    return 'v2'\n"))
+    lam.create_alias(FunctionName="ver", Name="live", FunctionVersion=version)
+    assert call(lam, "ver")["json"] == "v2"
+    pinned = call(lam, "ver", Qualifier=version)
+    assert pinned["json"] == "v1" and pinned["ExecutedVersion"] == version
+    via_alias = call(lam, "ver", Qualifier="live")
+    assert via_alias["json"] == "v1" and via_alias["ExecutedVersion"] == version
+
+
+def test_alias_weights_route_invocations_to_the_additional_version(lab, role, lam):
+    create(lam, role, "canary", "def handler(event, context):\n    return 'v1'\n")
+    lam.publish_version(FunctionName="canary")
+    lam.update_function_code(FunctionName="canary", ZipFile=zip_code("def handler(event, context):\n    return 'v2'\n"))
+    lam.publish_version(FunctionName="canary")
+    lam.create_alias(FunctionName="canary", Name="live", FunctionVersion="1",
+                     RoutingConfig={"AdditionalVersionWeights": {"2": 1.0}})
+    assert {call(lam, "canary", Qualifier="live")["ExecutedVersion"] for _ in range(3)} == {"2"}
+    lam.update_alias(FunctionName="canary", Name="live", RoutingConfig={"AdditionalVersionWeights": {}})
+    assert call(lam, "canary", Qualifier="live")["json"] == "v1"
+
+
+def test_cloudwatch_metrics_are_written(lab, role, lam):
+    create(lam, role, "metered", "def handler(event, context):\n    if event.get('fail'):\n        raise Exception('x')\n")
+    for event in ({}, {}, {"fail": True}):
+        call(lam, "metered", event)
+    assert metric_sum(lab, "metered", "Invocations") == 3
+    assert metric_sum(lab, "metered", "Errors") == 1
+    assert metric_sum(lab, "metered", "Duration") > 0
+    names = {m["MetricName"] for m in lab.client("cloudwatch").list_metrics(Namespace="AWS/Lambda")["Metrics"]}
+    assert {"Invocations", "Errors", "Duration"} <= names
+
+
+def test_python_entry_point_for_integrations(lab, role, lam):
+    create(lam, role, "api", "def handler(event, context):\n    return {'statusCode': 200, 'body': event['path']}\n")
+    result = lambda_runtime.invoke("api", {"path": "/orders"})
+    assert isinstance(result, lambda_runtime.InvocationResult)
+    assert result.status_code == 200 and result.function_error is None
+    assert result.json() == {"statusCode": 200, "body": "/orders"}
+    assert result.cold_start and not lambda_runtime.invoke("api", {"path": "/"}).cold_start
+    assert "REPORT RequestId: " + result.request_id in result.logs
+
+
+def test_zip_source_packs_several_modules(lab, role, lam):
+    code = zip_source({"app.py": "from lib.util import double\n\ndef handler(e, c):\n    return double(e['n'])\n",
+                       "lib/__init__.py": "", "lib/util.py": "def double(n):\n    return 2 * n\n"})
+    lam.create_function(FunctionName="pkg", Role=role, Runtime="python3.12", Handler="app.handler",
+                        Code={"ZipFile": code})
+    assert call(lam, "pkg", {"n": 21})["json"] == 42
+
+
+# ---------------------------------------------------------------- triggers
+
+BATCH_LOGGER = """
+import json
+
+def handler(event, context):
+    bodies = [r["body"] for r in event["Records"]]
+    print("batch " + json.dumps(bodies))
+    failed = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+    if failed and not event["Records"][0]["body"].startswith("partial"):
+        raise ValueError("bad message in batch")
+    return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+"""
+
+
+def batches(lab: labkit.Sandbox, name: str) -> list[list[str]]:
+    return [json.loads(m[len("batch "):]) for m in log_messages(lab, name) if m.startswith("batch ")]
+
+
+def test_sqs_mapping_invokes_once_per_batch_of_batch_size(lab, role, lam):
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    create(lam, role, "worker", BATCH_LOGGER)
+    lam.create_event_source_mapping(EventSourceArn=lab.arn("sqs", "orders"), FunctionName="worker", BatchSize=3)
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(7)])
+    assert [len(b) for b in batches(lab, "worker")] == [3, 3, 1]
+    assert sorted(sum(batches(lab, "worker"), [])) == [f"m{i}" for i in range(7)]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)  # processed batches are deleted
+
+
+def test_sqs_failed_batch_goes_back_to_the_queue_and_reaches_the_dlq(lab, role, lam):
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="orders-dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="orders", Attributes={
+        "VisibilityTimeout": "0",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": lab.arn("sqs", "orders-dlq"), "maxReceiveCount": "2"}),
+    })["QueueUrl"]
+    create(lam, role, "worker", BATCH_LOGGER)
+    lam.create_event_source_mapping(EventSourceArn=lab.arn("sqs", "orders"), FunctionName="worker", BatchSize=10)
+    sqs.send_message(QueueUrl=url, MessageBody="bad")
+    assert batches(lab, "worker") == [["bad"], ["bad"]]  # received maxReceiveCount times, failed each time
+    moved = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert [m["Body"] for m in moved] == ["bad"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def test_sqs_partial_batch_response_retries_only_the_failed_messages(lab, role, lam):
+    sqs = lab.client("sqs")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    url = sqs.create_queue(QueueName="orders", Attributes={
+        "VisibilityTimeout": "0",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": lab.arn("sqs", "dlq"), "maxReceiveCount": "1"}),
+    })["QueueUrl"]
+    create(lam, role, "worker", BATCH_LOGGER)
+    mapping = lam.create_event_source_mapping(EventSourceArn=lab.arn("sqs", "orders"), FunctionName="worker",
+                                              BatchSize=10, Enabled=False,
+                                              FunctionResponseTypes=["ReportBatchItemFailures"])
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "partial-a"},
+                                                  {"Id": "2", "MessageBody": "bad"},
+                                                  {"Id": "3", "MessageBody": "partial-b"}])
+    assert batches(lab, "worker") == []  # the mapping is disabled
+    lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True)
+    assert batches(lab, "worker") == [["partial-a", "bad", "partial-b"]]
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=dlq)["Messages"]] == ["bad"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=url)
+
+
+def test_poll_event_sources_delivers_what_no_send_triggered(lab, role, lam):
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    create(lam, role, "worker", BATCH_LOGGER)
+    lam.put_function_concurrency(FunctionName="worker", ReservedConcurrentExecutions=0)
+    lam.create_event_source_mapping(EventSourceArn=lab.arn("sqs", "orders"), FunctionName="worker")
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    assert batches(lab, "worker") == []  # throttled: the message waits in the queue
+    lam.delete_function_concurrency(FunctionName="worker")
+    assert lambda_runtime.poll_event_sources() == 1
+    assert batches(lab, "worker") == [["hello"]]
+
+
+def test_sns_subscription_invokes_the_function_with_an_sns_event(lab, role, lam):
+    url = out_queue(lab)
+    arn = create(lam, role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)["SubscriptionArn"]
+    message_id = sns.publish(TopicArn=topic, Message="disk full", Subject="ops",
+                             MessageAttributes={"severity": {"DataType": "String", "StringValue": "high"}})["MessageId"]
+    [event] = drain(lab, url)
+    record = event["Records"][0]
+    assert record["EventSource"] == "aws:sns" and record["EventSubscriptionArn"] == subscription
+    assert record["Sns"]["TopicArn"] == topic and record["Sns"]["MessageId"] == message_id
+    assert (record["Sns"]["Message"], record["Sns"]["Subject"]) == ("disk full", "ops")
+    assert record["Sns"]["MessageAttributes"] == {"severity": {"Type": "String", "Value": "high"}}
+
+
+def test_eventbridge_rule_delivers_to_lambda_and_sns_targets(lab, role, lam):
+    url = out_queue(lab)
+    arn = create(lam, role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    sns, sqs, events = lab.client("sns"), lab.client("sqs"), lab.client("events")
+    topic = sns.create_topic(Name="orders-topic")["TopicArn"]
+    fanout = sqs.create_queue(QueueName="fanout")["QueueUrl"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=lab.arn("sqs", "fanout"),
+                  Attributes={"RawMessageDelivery": "true"})
+    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"], "detail-type": ["OrderPlaced"]}))
+    events.put_targets(Rule="orders", Targets=[{"Id": "fn", "Arn": arn}, {"Id": "topic", "Arn": topic}])
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"id": 1})},
+                               {"Source": "shop", "DetailType": "Ignored", "Detail": "{}"}])
+    [event] = drain(lab, url)
+    assert event["source"] == "shop" and event["detail-type"] == "OrderPlaced" and event["detail"] == {"id": 1}
+    assert event["account"] == lab.account_id and event["region"] == lab.region
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+    [published] = drain(lab, fanout)
+    assert published["detail"] == {"id": 1}
+
+
+def wait_for_execution(sfn: Any, execution_arn: str) -> dict[str, Any]:
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described  # type: ignore[no-any-return]
+        time.sleep(0.02)
+    raise AssertionError("the execution did not finish")
+
+
+def test_step_functions_task_states_invoke_lambda(lab, role, lam):
+    arn = create(lam, role, "double", "def handler(event, context):\n    return {'n': event['n'] * 2}\n")
+    sfn = lab.client("stepfunctions")
+    integration = {"StartAt": "Double", "States": {"Double": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": arn, "Payload.$": "$"}, "OutputPath": "$.Payload", "End": True}}}
+    direct = {"StartAt": "Double", "States": {"Double": {"Type": "Task", "Resource": arn, "End": True}}}
+    outputs = []
+    for name, definition in (("integration", integration), ("direct", direct)):
+        machine = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)
+        execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input=json.dumps({"n": 21}))
+        described = wait_for_execution(sfn, execution["executionArn"])
+        assert described["status"] == "SUCCEEDED", described
+        outputs.append(json.loads(described["output"]))
+    assert outputs == [{"n": 42}, {"n": 42}]
+    assert metric_sum(lab, "double", "Invocations") == 2
+
+
+def test_dynamodb_stream_mapping_invokes_with_stream_records(lab, role, lam):
+    url = out_queue(lab)
+    create(lam, role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    ddb = lab.client("dynamodb")
+    table = ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST",
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    stream_arn = table["TableDescription"]["LatestStreamArn"]
+    lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName="fwd", StartingPosition="LATEST")
+    ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}, "total": {"N": "12"}})
+    [event] = drain(lab, url)
+    [record] = event["Records"]
+    assert record["eventName"] == "INSERT" and record["eventSource"] == "aws:dynamodb"
+    assert record["eventSourceARN"] == stream_arn
+    assert record["dynamodb"]["NewImage"] == {"id": {"S": "o-1"}, "total": {"N": "12"}}

@@ -1,0 +1,117 @@
+"""The moto internals labkit patches or calls (labkit.moto_seams) are where we expect.
+
+When moto is upgraded and one of these moves, these tests fail with the name
+of what moved: fix labkit/moto_seams.py, then widen TESTED_MOTO and the pin.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import labkit
+from labkit import moto_seams
+from labkit.lambda_runtime import zip_code
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture()
+def lab() -> labkit.Sandbox:
+    return labkit.start(reset=True)
+
+
+def original(function: object) -> object:
+    return getattr(function, "__labkit_original__", function)
+
+
+def params(function: object) -> tuple[str, ...]:
+    return tuple(inspect.signature(original(function)).parameters)  # type: ignore[arg-type]
+
+
+def test_every_seam_is_where_labkit_expects_it(lab):
+    assert moto_seams.installed()
+    assert moto_seams.check_seams() == []
+
+
+def test_the_seams_named_in_the_course_notes():
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
+    from moto.events.models import Rule
+    from moto.sqs.models import Queue
+
+    assert params(LambdaFunction._invoke_lambda) == ("self", "event")
+    assert params(LambdaFunction.invoke) == ("self", "body", "request_headers", "response_headers")
+    assert params(LambdaBackend.invoke) == ("self", "function_name", "qualifier", "body", "headers",
+                                            "response_headers")
+    assert params(Rule.send_to_targets) == ("self", "original_event", "transform_input")
+    assert params(Queue.add_message) == ("self", "message")
+
+
+def test_installed_methods_are_labkits(lab):
+    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.events.models import Rule
+
+    for method in (LambdaFunction._invoke_lambda, LambdaSimpleBackend.invoke, Rule.send_to_targets):
+        assert hasattr(method, "__labkit_original__"), method
+
+
+def test_moto_version_is_a_tested_one_and_the_pin_says_the_same():
+    version = tuple(int(part) for part in re.findall(r"\d+", moto_seams.moto_version())[:3])
+    low = tuple(int(p) for p in re.findall(r"\d+", moto_seams.TESTED_MOTO[0]))
+    high = tuple(int(p) for p in re.findall(r"\d+", moto_seams.TESTED_MOTO[1]))
+    assert low <= version < high, f"moto {version} is outside the tested range {moto_seams.TESTED_MOTO}"
+    [pin] = re.findall(r'"(moto\[[^"]*)"', (ROOT / "pyproject.toml").read_text())
+    assert pin.endswith("]" + ",".join(moto_seams.TESTED_MOTO)), pin
+
+
+def test_instance_attributes_the_runtime_reads_exist(lab):
+    role = lab.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lab.client("lambda").create_function(FunctionName="f", Role=role, Runtime="python3.12",
+                                         Handler="app.handler", Code={"ZipFile": zip_code("x = 1\n")})
+    from moto.awslambda.utils import get_backend
+
+    function = get_backend(lab.account_id, lab.region).get_function("f")
+    missing = [name for name in moto_seams.FUNCTION_ATTRIBUTES if not hasattr(function, name)]
+    assert missing == []
+    assert isinstance(function.code_bytes, bytes) and function.code_bytes.startswith(b"PK")
+
+    lab.client("sqs").create_queue(QueueName="q")
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[lab.account_id][lab.region].queues["q"]
+    for name in ("queue_arn", "visibility_timeout", "fifo_queue", "lambda_event_source_mappings",
+                 "account_id", "region", "name"):
+        assert hasattr(queue, name), name
+
+    events = lab.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+    from moto.events.models import events_backends
+
+    rule = events_backends[lab.account_id][lab.region].event_buses["default"].rules["r"]
+    assert isinstance(rule.targets, list) and hasattr(rule, "event_pattern")
+
+
+def test_a_moved_seam_is_reported_and_install_refuses(monkeypatch, lab):
+    from moto.events.models import Rule
+
+    moto_seams.uninstall()
+    try:
+        def send_to_targets(self, event):  # a moto release that changed the signature
+            raise AssertionError("never called")
+
+        monkeypatch.setattr(Rule, "send_to_targets", send_to_targets)
+        problems = moto_seams.check_seams()
+        assert any("Rule.send_to_targets" in p for p in problems)
+        with pytest.raises(moto_seams.SeamMoved, match="Rule.send_to_targets"):
+            moto_seams.install()
+        monkeypatch.delattr(Rule, "send_to_targets")
+        assert any("Rule.send_to_targets is gone" in p for p in moto_seams.check_seams())
+    finally:
+        monkeypatch.undo()
+        moto_seams.install()
+    assert moto_seams.installed() and moto_seams.check_seams() == []
