@@ -38,7 +38,7 @@ book: $(STAMP) graphviz
 
 test: $(STAMP) graphviz
 	@echo "==> running the test suite with $(JOBS) workers"
-	@$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
 lab: $(STAMP) graphviz
 	@$(BIN)/jupyter lab labs/

@@ -87,3 +87,14 @@ def _restore_environment():
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist (``--dist loadgroup``): one group per file, so a
+    notebook's nbval cells share a kernel and a module's fixtures are built once,
+    except in modules that set ``SPREAD = True``, whose tests are spread one by one."""
+    for item in items:
+        module = getattr(item, "module", None)
+        spread = bool(getattr(module, "SPREAD", False)) if module is not None else False
+        group = item.nodeid if spread else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(name=group))

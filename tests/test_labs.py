@@ -22,6 +22,9 @@ from labkit.release import parse_lab, stub_source
 ROOT = Path(__file__).resolve().parent.parent
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
+# Run each test on its own xdist worker slot (see conftest): they are long and independent.
+SPREAD = True
+
 
 def check_results(nb) -> list[dict]:
     results = []
