@@ -593,6 +593,13 @@ def _error_log_line(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _thread_main(*args: Any) -> None:
+    try:
+        _run_in_thread(*args)
+    except _Timeout:  # arrived while the thread was already finishing
+        pass
+
+
 def _run_in_thread(env: _Environment, event: Any, request_id: str, invoked_arn: str,
                    sink: _LogSink, outcome: _Outcome) -> None:
     """Body of the handler thread: init on a cold start, then the handler."""
@@ -637,11 +644,14 @@ def _run_in_thread(env: _Environment, event: Any, request_id: str, invoked_arn: 
         outcome.done.set()
 
 
-def _stop_thread(thread: threading.Thread, grace: float = 1.0) -> None:
-    """Raise :class:`_Timeout` in ``thread`` until it ends (or ``grace`` runs out).
+def _stop_thread(thread: threading.Thread, grace: float = 0.2) -> None:
+    """Raise :class:`_Timeout` in ``thread`` until it ends or ``grace`` runs out.
 
-    Works for Python code; a thread inside one blocking C call gets the
-    exception when the call returns."""
+    Python code stops at its next bytecode, however it loops (a bare
+    ``except:`` that swallows the exception gets it again). A thread inside one
+    blocking C call (``time.sleep(60)``) is abandoned with the exception still
+    pending: it stops as soon as the call returns, before running any more of
+    the handler."""
     ident = thread.ident
     if ident is None:
         return
@@ -649,8 +659,6 @@ def _stop_thread(thread: threading.Thread, grace: float = 1.0) -> None:
     while thread.is_alive() and time.perf_counter() < end:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(_Timeout))
         thread.join(0.02)
-    if thread.is_alive():  # don't leave a pending exception for a reused id
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), None)
 
 
 def _rss_mb() -> float:
@@ -703,7 +711,7 @@ def _execute(env: _Environment, event: Any, request_id: str, invoked_arn: str) -
     sink.line(f"START RequestId: {request_id} Version: {spec.version}\n")
     outcome = _Outcome()
     cold = env.handler is None
-    thread = threading.Thread(target=_run_in_thread, name=f"lambda:{spec.name}", daemon=True,
+    thread = threading.Thread(target=_thread_main, name=f"lambda:{spec.name}", daemon=True,
                               args=(env, event, request_id, invoked_arn, sink, outcome))
     rss_before = peak = _rss_mb()
     with _swapped_in(env, _lambda_env_vars(spec, env)):
@@ -846,6 +854,8 @@ def invoke(function_name_or_arn: str, event: Any = None, qualifier: str | None =
     """
     from labkit import moto_seams
 
+    if not moto_seams.installed():
+        raise RuntimeError("The sandbox is not running: call labkit.start() first.")
     fn, invoked_arn, resource = moto_seams.resolve_function(function_name_or_arn, qualifier, region)
     payload = event if isinstance(event, (bytes, str)) else json.dumps({} if event is None else event)
     if invocation_type == "Event":

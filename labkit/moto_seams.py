@@ -627,8 +627,9 @@ def _sqs_record(queue: Any, message: Any) -> dict[str, Any]:
         "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp),
     }
     if queue.fifo_queue:
-        attributes.update({"SequenceNumber": str(message.sequence_number),
-                           "MessageGroupId": str(message.group_id),
+        if message.sequence_number is not None:  # moto numbers only explicitly deduplicated messages
+            attributes["SequenceNumber"] = str(message.sequence_number)
+        attributes.update({"MessageGroupId": str(message.group_id),
                            "MessageDeduplicationId": str(message.deduplication_id)})
     record: dict[str, Any] = {
         "messageId": message.id,

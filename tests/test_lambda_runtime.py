@@ -174,6 +174,19 @@ def test_boto3_inside_the_handler_reaches_the_same_account(lab, role, lam):
     assert drain(lab, url) == [{"hello": "world"}]
 
 
+def test_a_handler_can_invoke_another_function(lab, role, lam):
+    create(lam, role, "inner", "def handler(event, context):\n    return event['n'] * 2\n")
+    outer = """
+import json, boto3
+
+def handler(event, context):
+    response = boto3.client("lambda").invoke(FunctionName="inner", Payload=json.dumps(event))
+    return {"inner": json.loads(response["Payload"].read())}
+"""
+    create(lam, role, "outer", outer)
+    assert call(lam, "outer", {"n": 4})["json"] == {"inner": 8}
+
+
 def test_print_and_logging_reach_cloudwatch_logs_with_start_end_report(lab, role, lam):
     source = """
 import logging
@@ -348,6 +361,14 @@ def test_python_entry_point_for_integrations(lab, role, lam):
     assert "REPORT RequestId: " + result.request_id in result.logs
 
 
+def test_invoke_needs_a_running_sandbox(monkeypatch):
+    from labkit import moto_seams
+
+    monkeypatch.setattr(moto_seams, "installed", lambda: False)
+    with pytest.raises(RuntimeError, match="labkit.start"):
+        lambda_runtime.invoke("anything", {})
+
+
 def test_zip_source_packs_several_modules(lab, role, lam):
     code = zip_source({"app.py": "from lib.util import double\n\ndef handler(e, c):\n    return double(e['n'])\n",
                        "lib/__init__.py": "", "lib/util.py": "def double(n):\n    return 2 * n\n"})
@@ -497,6 +518,32 @@ def test_step_functions_task_states_invoke_lambda(lab, role, lam):
         outputs.append(json.loads(described["output"]))
     assert outputs == [{"n": 42}, {"n": 42}]
     assert metric_sum(lab, "double", "Invocations") == 2
+
+
+def test_step_functions_catches_a_lambda_error_by_its_error_type(lab, role, lam):
+    arn = create(lam, role, "fails", "def handler(event, context):\n    raise KeyError('sku')\n")
+    sfn = lab.client("stepfunctions")
+    definition = {"StartAt": "Call", "States": {
+        "Call": {"Type": "Task", "Resource": arn, "Next": "Done",
+                 "Catch": [{"ErrorEquals": ["KeyError"], "ResultPath": "$.error", "Next": "Handled"}]},
+        "Handled": {"Type": "Pass", "Result": {"handled": True}, "End": True},
+        "Done": {"Type": "Pass", "End": True}}}
+    machine = sfn.create_state_machine(name="catch", definition=json.dumps(definition), roleArn=role)
+    execution = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input="{}")
+    described = wait_for_execution(sfn, execution["executionArn"])
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"handled": True}
+
+
+def test_s3_notification_invokes_the_function(lab, role, lam):
+    url = out_queue(lab)
+    arn = create(lam, role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="uploads-bucket")
+    s3.put_bucket_notification_configuration(Bucket="uploads-bucket", NotificationConfiguration={
+        "LambdaFunctionConfigurations": [{"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+    s3.put_object(Bucket="uploads-bucket", Key="photo.jpg", Body=b"...")
+    [event] = drain(lab, url)
+    assert event["Records"][0]["s3"]["object"]["key"] == "photo.jpg"
 
 
 def test_dynamodb_stream_mapping_invokes_with_stream_records(lab, role, lam):
