@@ -383,12 +383,14 @@ def _swapped_in(env: _Environment, env_vars: dict[str, str]) -> Iterator[None]:
     sys.path.insert(0, env.code_dir)
     root = logging.getLogger()
     saved_level = root.level
-    root.setLevel(env.root_level)  # setLevel, not .level: it clears the loggers' caches
+    if env.root_level != saved_level:
+        root.setLevel(env.root_level)  # setLevel, not .level: it clears the loggers' caches
     try:
         yield
     finally:
         env.root_level = root.level
-        root.setLevel(saved_level)
+        if root.level != saved_level:
+            root.setLevel(saved_level)
         try:
             sys.path.remove(env.code_dir)
         except ValueError:
