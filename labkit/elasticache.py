@@ -759,3 +759,31 @@ def memcached_stats(host: str, port: int) -> dict[str, str]:
             _, name, value = line.split(" ", 2)
             stats[name] = value
     return stats
+
+
+def fail_node(cache_cluster_id: str, node_index: int = 0, region: str = "us-east-1") -> int:
+    """Make one node of a cache cluster fail and be replaced, as ElastiCache does.
+
+    What it simulates: the node's connections drop and ElastiCache replaces it
+    with a new, empty node at the same endpoint. A Memcached node's items (and
+    a single-node Valkey/Redis cluster's data) are gone: nothing replicated
+    them. Replication groups fail over instead (see :func:`fail_over`).
+
+    Returns:
+        The port of the replaced node (the same as before).
+    """
+    with _LOCK:
+        dep = _DEPLOYMENTS.get((region, cache_cluster_id))
+        if dep is None:
+            raise FailoverError(
+                f"No local nodes for cache cluster {cache_cluster_id!r} in {region}: create it, then "
+                "call describe_cache_clusters once (labkit starts nodes lazily).")
+        old = dep.nodes[node_index]
+        port = old.port
+        old.stop()
+        if dep.engine == "memcached":
+            dep.nodes[node_index] = MemcachedServer(old.memory_limit, port=port, cluster_nodes=old.cluster_nodes)
+        else:
+            dep.dataset = _new_dataset(dep.engine)
+            dep.nodes[node_index] = RedisNode(dep.dataset, port=port)
+        return port
