@@ -18,7 +18,13 @@ The same report is attached to the cell output as JSON (MIME type
 :data:`RESULT_MIME`), which is how ``labkit grade`` reads scores.
 
 A check whose function raises, or runs longer than ``timeout`` seconds, fails
-with the error as what was "found"; it never stops the notebook. An error
+with the error as what was "found"; it never stops the notebook.
+
+Checks compare plain data. Before comparing, what a check's function returned is
+rebuilt from exact built-in types (a ``str`` subclass becomes a ``str``, a
+namedtuple a tuple), and an object whose class defines its own comparisons in
+Python fails the check: such an object could claim to equal anything. This
+applies whenever ``expected`` is plain data or an :class:`Expect`. An error
 raised elsewhere in the ``with`` block ends the block: the report shows it, and
 the checks that did not run earn nothing (the grader takes each exercise's
 maximum from the source notebook, not from the submission). Set the
@@ -34,6 +40,7 @@ import os
 import signal
 import threading
 import traceback
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -143,8 +150,12 @@ class Exercise:
         """
         try:
             value = _run_with_timeout(actual, self.timeout)
+            if isinstance(expected, Expect) or _is_plain(expected):
+                value = _plain(value)
             ok = expected.matches(value) if isinstance(expected, Expect) else value == expected
             found = _short(value)
+        except _NotPlain as error:
+            ok, found = False, str(error)
         except CheckTimeout:
             ok, found = False, f"no answer within {self.timeout:g} s (an endless loop, or a wait that never ends?)"
         except Exception as error:  # the learner's code may raise anything
@@ -280,6 +291,66 @@ def _display(report: Report) -> None:
         pass
     print(str(report))
     print(json.dumps({RESULT_MIME: report.to_json()}))
+
+
+class _NotPlain(TypeError):
+    """A check's function returned an object that defines its own comparisons."""
+
+
+#: Exact built-in types compared by CPython's own code, and how to copy an
+#: instance of a subclass into the built-in type without calling its methods.
+_SCALARS: dict[type, Callable[[Any], Any]] = {
+    int: int.__int__,
+    float: float.__float__,
+    complex: complex.__complex__,
+    str: str.__str__,
+    bytes: bytes.__bytes__,
+}
+#: Methods through which an object answers comparisons with values it has never
+#: seen: ``==``, ``<``, ``in``, attribute look-ups, ``isinstance`` via ``__class__``.
+_COMPARISON_HOOKS = ("__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__contains__",
+                     "__getattr__", "__getattribute__", "__class__")
+_C_LEVEL = (type(None), types.WrapperDescriptorType, types.MethodDescriptorType)
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class created at run time, e.g. by a class statement
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """``value`` rebuilt from exact built-in types, so comparing it runs no learner code.
+
+    Raises:
+        _NotPlain: an object whose class defines comparison methods in Python.
+    """
+    kind = type(value)
+    if value is None or kind is bool or kind in _SCALARS:
+        return value
+    if depth > 100:
+        raise _NotPlain("a value nested more than 100 levels deep")
+    # issubclass on the real type: isinstance() would believe a forged __class__.
+    for base, copy in _SCALARS.items():
+        if issubclass(kind, base):
+            return copy(value)
+    if issubclass(kind, dict):
+        return {_plain(k, depth + 1): _plain(v, depth + 1) for k, v in dict.items(value)}
+    for container in (list, tuple, set, frozenset):
+        if issubclass(kind, container):
+            return container(_plain(v, depth + 1) for v in container.__iter__(value))
+    for klass in kind.__mro__:
+        if klass.__flags__ & _HEAPTYPE:
+            for name in _COMPARISON_HOOKS:
+                if name in vars(klass) and not isinstance(vars(klass)[name], _C_LEVEL):
+                    raise _NotPlain(
+                        f"a {kind.__name__} object, which defines its own {name}; "
+                        "checks compare plain values (str, numbers, lists, dicts)"
+                    )
+    return value
+
+
+def _is_plain(value: Any) -> bool:
+    try:
+        _plain(value)
+    except _NotPlain:
+        return False
+    return True
 
 
 def _short(value: Any, limit: int = 200) -> str:
