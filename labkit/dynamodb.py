@@ -289,6 +289,8 @@ class Throttle:
     allowed: dict[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
     #: Capacity units consumed by requests let through, by "read" and "write".
     consumed: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "write": 0.0})
+    #: The table's key attribute names (a key schema never changes).
+    key_names: list[str] = field(default_factory=list)
 
     def provisioned(self) -> tuple[str, int, int]:
         """(billing mode, RCU, WCU) as ``DescribeTable`` reports them now."""
@@ -392,10 +394,12 @@ def _existing_item(region: str, table: str, key: dict[str, Any]) -> dict[str, An
         return _own_client(region).get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
 
-def _table_key(region: str, table: str, item: dict[str, Any]) -> dict[str, Any]:
-    with _Internal():
-        schema = _own_client(region).describe_table(TableName=table)["Table"]["KeySchema"]
-    return {k["AttributeName"]: item[k["AttributeName"]] for k in schema if k["AttributeName"] in item}
+def _table_key(throttle: Throttle, item: dict[str, Any]) -> dict[str, Any]:
+    if not throttle.key_names:
+        with _Internal():
+            table = _own_client(throttle.region_name).describe_table(TableName=throttle.table_name)["Table"]
+        throttle.key_names = [k["AttributeName"] for k in table["KeySchema"]]
+    return {name: item[name] for name in throttle.key_names if name in item}
 
 
 def _throttled_response(operation: str, table: str, kind: str) -> tuple[AWSResponse, dict[str, Any]]:
@@ -436,7 +440,7 @@ def _charge_before(
 ) -> Any:
     if operation in _WRITES:
         kind = "write"
-        key = request.get("Key") or _table_key(region, table, request.get("Item", {}))
+        key = request.get("Key") or _table_key(throttle, request.get("Item", {}))
         old_size = item_size(_existing_item(region, table, key))
         new_size = item_size(request.get("Item")) if operation == "PutItem" else 0
         units: float = write_units(max(old_size, new_size))
