@@ -313,8 +313,12 @@ def resolve(host: str) -> Target:
             return Target(instance["DBInstanceIdentifier"], cluster_id, not writer, instance["Engine"],
                           int(instance["Endpoint"].get("Port") or 0), cluster.get("MasterUsername"),
                           cluster.get("DatabaseName"))
-        return Target(instance["DBInstanceIdentifier"], None,
-                      bool(instance.get("ReadReplicaSourceDBInstanceIdentifier")), instance["Engine"],
+        ident = instance["DBInstanceIdentifier"]
+        # moto keeps ReadReplicaSourceDBInstanceIdentifier after promote_read_replica:
+        # labkit's own record of the link wins when it has one.
+        replica = (ident in _STATE.replicas) if ident in _STATE.instances else bool(
+            instance.get("ReadReplicaSourceDBInstanceIdentifier"))
+        return Target(ident, None, replica, instance["Engine"],
                       int(instance["Endpoint"].get("Port") or 0), instance.get("MasterUsername"),
                       instance.get("DBName"))
     raise _unknown_host(host)

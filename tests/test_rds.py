@@ -1,0 +1,301 @@
+"""labkit.rds: SQL behind the emulated RDS and Aurora endpoints, and the chapter's behaviours."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+
+import labkit
+from labkit import rds as lrds
+
+USER, PASSWORD = "app", "s3cret-pass"
+
+
+@pytest.fixture()
+def rds():
+    labkit.start(reset=True)
+    lrds.forget()
+    lrds.install()
+    return boto3.client("rds", region_name="us-east-1")
+
+
+def make_instance(rds, name, **extra):
+    extra.setdefault("BackupRetentionPeriod", 1)
+    return rds.create_db_instance(
+        DBInstanceIdentifier=name, Engine="postgres", DBInstanceClass="db.t3.micro",
+        MasterUsername=USER, MasterUserPassword=PASSWORD, AllocatedStorage=20, DBName="shop", **extra,
+    )["DBInstance"]
+
+
+def make_cluster(rds, name, members=2):
+    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql",
+                          MasterUsername=USER, MasterUserPassword=PASSWORD, DatabaseName="shop")
+    for n in range(1, members + 1):
+        rds.create_db_instance(DBInstanceIdentifier=f"{name}-{n}", DBClusterIdentifier=name,
+                               Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    return rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
+
+
+def open_(host, **kw):
+    return lrds.connect(host, user=USER, password=PASSWORD, **kw)
+
+
+def items(conn):
+    return [r[0] for r in conn.execute("SELECT item FROM orders ORDER BY id").fetchall()]
+
+
+def seed(conn, *names):
+    conn.execute("CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, item TEXT)")
+    with conn:
+        conn.executemany("INSERT INTO orders (item) VALUES (?)", [(n,) for n in names])
+
+
+# ---------------------------------------------------------------- endpoints and credentials
+
+
+def test_instance_endpoint_reaches_its_own_database(rds):
+    a = make_instance(rds, "t-a")["Endpoint"]
+    b = make_instance(rds, "t-b")["Endpoint"]
+    seed(open_(a["Address"], port=a["Port"], dbname="shop"), "lamp")
+    conn_b = open_(b["Address"])
+    assert conn_b.instance_id == "t-b"
+    with pytest.raises(sqlite3.OperationalError):
+        items(conn_b)  # t-b has no table: the two instances do not share data
+    assert items(open_(a["Address"])) == ["lamp"]
+
+
+def test_unknown_host_wrong_port_credentials_and_dbname_are_refused(rds):
+    ep = make_instance(rds, "t-auth")["Endpoint"]
+    with pytest.raises(sqlite3.OperationalError, match="could not translate host name"):
+        open_("t-auth.example.invalid")
+    with pytest.raises(sqlite3.OperationalError, match="Connection refused"):
+        open_(ep["Address"], port=ep["Port"] + 1)
+    with pytest.raises(sqlite3.OperationalError, match="password authentication failed"):
+        lrds.connect(ep["Address"], user=USER, password="wrong")
+    with pytest.raises(sqlite3.OperationalError, match="password authentication failed"):
+        lrds.connect(ep["Address"], user="root", password=PASSWORD)
+    with pytest.raises(sqlite3.OperationalError, match="does not exist"):
+        open_(ep["Address"], dbname="other")
+
+
+def test_new_instance_with_a_reused_name_starts_empty(rds):
+    ep = make_instance(rds, "t-reuse")["Endpoint"]["Address"]
+    seed(open_(ep), "old")
+    rds.delete_db_instance(DBInstanceIdentifier="t-reuse", SkipFinalSnapshot=True)
+    with pytest.raises(sqlite3.OperationalError, match="could not translate"):
+        open_(ep)
+    ep = make_instance(rds, "t-reuse")["Endpoint"]["Address"]
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        items(open_(ep))
+
+
+# ---------------------------------------------------------------- read replicas
+
+
+def test_replica_is_read_only_with_the_engine_error(rds):
+    ep = make_instance(rds, "t-src")["Endpoint"]["Address"]
+    seed(open_(ep), "lamp")
+    rep = rds.create_db_instance_read_replica(DBInstanceIdentifier="t-rep", SourceDBInstanceIdentifier="t-src")
+    conn = open_(rep["DBInstance"]["Endpoint"]["Address"])
+    assert conn.read_only and items(conn) == ["lamp"]  # created from the source's data
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("INSERT INTO orders (item) VALUES ('x')")
+
+
+def test_replica_lags_then_catches_up(rds):
+    ep = make_instance(rds, "t-lag")["Endpoint"]["Address"]
+    primary = open_(ep)
+    seed(primary, "lamp")
+    rep = rds.create_db_instance_read_replica(DBInstanceIdentifier="t-lag-r", SourceDBInstanceIdentifier="t-lag")
+    lrds.set_replica_lag("t-lag-r", 0.5)
+    replica = open_(rep["DBInstance"]["Endpoint"]["Address"])
+    seed(primary, "desk")
+    assert items(replica) == ["lamp"]  # stale: the change is younger than the lag
+    assert lrds.replica_lag("t-lag-r") > 0
+    lrds.wait_for_replica("t-lag-r", timeout=10)
+    assert items(replica) == ["lamp", "desk"]
+    assert lrds.replica_lag("t-lag-r") == 0.0
+
+
+def test_promote_keeps_only_applied_changes_and_becomes_writable(rds):
+    ep = make_instance(rds, "t-pro")["Endpoint"]["Address"]
+    primary = open_(ep)
+    seed(primary, "a")
+    rep = rds.create_db_instance_read_replica(DBInstanceIdentifier="t-pro-r", SourceDBInstanceIdentifier="t-pro")
+    lrds.set_replica_lag("t-pro-r", 60)
+    seed(primary, "b")  # not yet replicated
+    rds.promote_read_replica(DBInstanceIdentifier="t-pro-r")
+    promoted = open_(rep["DBInstance"]["Endpoint"]["Address"])
+    assert not promoted.read_only
+    assert items(promoted) == ["a"]  # asynchronous replication: "b" is lost on the promoted copy
+    seed(promoted, "c")
+    assert items(promoted) == ["a", "c"] and items(open_(ep)) == ["a", "b"]
+
+
+# ---------------------------------------------------------------- Multi-AZ, reboots, failures
+
+
+def test_multi_az_failover_keeps_endpoint_and_data_and_drops_connections(rds):
+    ep = make_instance(rds, "t-maz", MultiAZ=True)["Endpoint"]["Address"]
+    conn = open_(ep)
+    seed(conn, "lamp")
+    assert lrds.fail_instance("t-maz") == "multi-az failover"
+    with pytest.raises(sqlite3.OperationalError, match="closed the connection"):
+        conn.execute("SELECT 1")
+    again = open_(ep)
+    assert items(again) == ["lamp"]
+    seed(again, "desk")
+    assert items(again) == ["lamp", "desk"]
+
+
+def test_single_az_failure_is_an_outage_until_recovery(rds):
+    ep = make_instance(rds, "t-one")["Endpoint"]["Address"]
+    seed(open_(ep), "lamp")
+    assert lrds.fail_instance("t-one") == "unavailable"
+    with pytest.raises(sqlite3.OperationalError, match="unreachable"):
+        open_(ep)
+    lrds.recover_instance("t-one")
+    assert items(open_(ep)) == ["lamp"]
+
+
+def test_plain_reboot_drops_connections(rds):
+    ep = make_instance(rds, "t-reboot")["Endpoint"]["Address"]
+    conn = open_(ep)
+    conn.execute("SELECT 1")
+    rds.reboot_db_instance(DBInstanceIdentifier="t-reboot")
+    with pytest.raises(sqlite3.OperationalError):
+        conn.execute("SELECT 1")
+    open_(ep).execute("SELECT 1")
+
+
+# ---------------------------------------------------------------- Aurora
+
+
+def test_aurora_writer_reader_and_failover(rds):
+    cluster = make_cluster(rds, "t-au", members=3)
+    writer = open_(cluster["Endpoint"])
+    assert writer.instance_id == "t-au-1" and not writer.read_only
+    seed(writer, "lamp")
+    seen = set()
+    for _ in range(4):
+        reader = open_(cluster["ReaderEndpoint"])
+        assert reader.read_only and items(reader) == ["lamp"]  # the shared cluster volume
+        seen.add(reader.execute("SELECT aurora_db_instance_identifier()").fetchone()[0])
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader.execute("INSERT INTO orders (item) VALUES ('x')")
+    assert seen == {"t-au-2", "t-au-3"}  # connections are spread over the replicas
+    rds.failover_db_cluster(DBClusterIdentifier="t-au", TargetDBInstanceIdentifier="t-au-3")
+    with pytest.raises(sqlite3.OperationalError):
+        writer.execute("SELECT 1")
+    new_writer = open_(cluster["Endpoint"])
+    assert new_writer.instance_id == "t-au-3"
+    seed(new_writer, "desk")
+    assert items(open_(cluster["ReaderEndpoint"])) == ["lamp", "desk"]
+
+
+def test_aurora_reader_endpoint_without_replica_leads_to_writer(rds):
+    cluster = make_cluster(rds, "t-solo", members=1)
+    conn = open_(cluster["ReaderEndpoint"])
+    assert conn.instance_id == "t-solo-1" and not conn.read_only
+    seed(conn, "ok")
+    assert lrds.fail_instance("t-solo-1") == "unavailable"
+
+
+def test_aurora_writer_failure_promotes_a_replica(rds):
+    cluster = make_cluster(rds, "t-auf", members=2)
+    seed(open_(cluster["Endpoint"]), "lamp")
+    assert lrds.fail_instance("t-auf-1") == "aurora failover"
+    conn = open_(cluster["Endpoint"])
+    assert conn.instance_id == "t-auf-2" and items(conn) == ["lamp"]
+
+
+# ---------------------------------------------------------------- snapshots and restores
+
+
+def test_snapshot_restore_has_the_snapshot_data_not_later_writes(rds):
+    ep = make_instance(rds, "t-snap")["Endpoint"]["Address"]
+    conn = open_(ep)
+    seed(conn, "lamp")
+    rds.create_db_snapshot(DBInstanceIdentifier="t-snap", DBSnapshotIdentifier="t-snap-1")
+    with conn:
+        conn.execute("DELETE FROM orders")  # the accident
+    restored = rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="t-snap-back",
+                                                        DBSnapshotIdentifier="t-snap-1")["DBInstance"]
+    assert restored["Endpoint"]["Address"] != ep  # a new instance, a new endpoint
+    assert items(open_(restored["Endpoint"]["Address"])) == ["lamp"]
+    assert items(open_(ep)) == []
+
+
+def test_point_in_time_restore_returns_the_data_of_that_moment(rds):
+    ep = make_instance(rds, "t-pit")["Endpoint"]["Address"]
+    conn = open_(ep)
+    seed(conn, "a")
+    time.sleep(0.05)
+    moment = datetime.now(timezone.utc)
+    time.sleep(0.05)
+    seed(conn, "b")
+    before = rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier="t-pit", TargetDBInstanceIdentifier="t-pit-before", RestoreTime=moment)
+    latest = rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier="t-pit", TargetDBInstanceIdentifier="t-pit-latest", UseLatestRestorableTime=True)
+    assert items(open_(before["DBInstance"]["Endpoint"]["Address"])) == ["a"]
+    assert items(open_(latest["DBInstance"]["Endpoint"]["Address"])) == ["a", "b"]
+
+
+def test_final_snapshot_on_delete_keeps_the_data(rds):
+    ep = make_instance(rds, "t-final")["Endpoint"]["Address"]
+    seed(open_(ep), "kept")
+    rds.delete_db_instance(DBInstanceIdentifier="t-final", FinalDBSnapshotIdentifier="t-final-snap")
+    back = rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="t-final-2",
+                                                    DBSnapshotIdentifier="t-final-snap")["DBInstance"]
+    assert items(open_(back["Endpoint"]["Address"])) == ["kept"]
+
+
+def test_cluster_snapshot_and_point_in_time_restore(rds):
+    cluster = make_cluster(rds, "t-cs", members=1)
+    writer = open_(cluster["Endpoint"])
+    seed(writer, "a")
+    rds.create_db_cluster_snapshot(DBClusterIdentifier="t-cs", DBClusterSnapshotIdentifier="t-cs-1")
+    seed(writer, "b")
+    restored = rds.restore_db_cluster_from_snapshot(DBClusterIdentifier="t-cs-back", SnapshotIdentifier="t-cs-1",
+                                                    Engine="aurora-postgresql")["DBCluster"]
+    rds.create_db_instance(DBInstanceIdentifier="t-cs-back-1", DBClusterIdentifier="t-cs-back",
+                           Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    assert items(open_(restored["Endpoint"])) == ["a"]
+    latest = rds.restore_db_cluster_to_point_in_time(DBClusterIdentifier="t-cs-pit", SourceDBClusterIdentifier="t-cs",
+                                                     UseLatestRestorableTime=True)["DBCluster"]
+    rds.create_db_instance(DBInstanceIdentifier="t-cs-pit-1", DBClusterIdentifier="t-cs-pit",
+                           Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    assert items(open_(latest["Endpoint"])) == ["a", "b"]
+
+
+# ---------------------------------------------------------------- parameter groups
+
+
+def test_max_connections_from_the_parameter_group_applies_at_boot(rds):
+    rds.create_db_parameter_group(DBParameterGroupName="t-pg", DBParameterGroupFamily="postgres16", Description="t")
+    rds.modify_db_parameter_group(DBParameterGroupName="t-pg", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "2", "ApplyMethod": "pending-reboot"}])
+    ep = make_instance(rds, "t-max", DBParameterGroupName="t-pg")["Endpoint"]["Address"]
+    held = [open_(ep), open_(ep)]
+    with pytest.raises(sqlite3.OperationalError, match="too many clients"):
+        open_(ep)
+    held[0].close()
+    held.append(open_(ep))  # a closed connection frees its slot
+    rds.modify_db_parameter_group(DBParameterGroupName="t-pg", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "5", "ApplyMethod": "pending-reboot"}])
+    with pytest.raises(sqlite3.OperationalError, match="too many clients"):
+        open_(ep)  # a static parameter: not applied before a reboot
+    rds.reboot_db_instance(DBInstanceIdentifier="t-max")
+    more = [open_(ep) for _ in range(5)]
+    assert len(more) == 5
+
+
+def test_default_parameter_group_sets_no_limit(rds):
+    ep = make_instance(rds, "t-nolimit")["Endpoint"]["Address"]
+    assert len([open_(ep) for _ in range(20)]) == 20
+
