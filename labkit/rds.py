@@ -799,6 +799,15 @@ def _delete_cluster(params: dict[str, Any], parsed: dict[str, Any]) -> None:
     if volume is not None and params.get("FinalDBSnapshotIdentifier") and not params.get("SkipFinalSnapshot"):
         _STATE.cluster_snapshots[params["FinalDBSnapshotIdentifier"]] = volume.image()
     _drop_volume(_STATE.clusters.pop(ident, None))
+    # moto keeps the deleted cluster's automated snapshot ("rds:<id>-<minute>"), so
+    # creating a cluster with the same name in the same minute fails. Remove it.
+    try:
+        client = _client()
+        for snap in _all("describe_db_cluster_snapshots", "DBClusterSnapshots",
+                         DBClusterIdentifier=ident, SnapshotType="automated"):
+            client.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snap["DBClusterSnapshotIdentifier"])
+    except Exception:  # noqa: BLE001 - best effort; nothing in the lesson depends on it
+        pass
 
 
 def _failover_cluster(params: dict[str, Any], parsed: dict[str, Any]) -> None:
