@@ -646,7 +646,7 @@ def install() -> None:
                     BUILTIN_HANDLERS.append(entry)
             atexit.register(stop_all)
             _INSTALLED = True
-    boto3.DEFAULT_SESSION = None  # a default session made earlier copied the old handler list
+    boto3.DEFAULT_SESSION = None  # made earlier, it copied the old handler list
     try:
         from labkit import sandbox
 
@@ -738,7 +738,7 @@ def fail_over(replication_group_id: str, downtime: float = 1.0, region: str = "u
 
 
 def _automatic_failover(region: str, group_id: str) -> str:
-    client = boto3.session.Session(region_name=region).client("elasticache")
+    client = boto3.client("elasticache", region_name=region)
     group = client.describe_replication_groups(ReplicationGroupId=group_id)["ReplicationGroups"][0]
     return str(group.get("AutomaticFailover", "disabled"))
 
