@@ -21,8 +21,17 @@ moto method                   what labkit does instead
 ``source_mapping``            until the visibility timeout (then DLQ redrive)
 ``Subscription.publish``,     SNS to Lambda: an AWS-shaped SNS event, invoked
 ``send_sns_message``          asynchronously (moto would try Docker)
-``Rule.send_to_targets``      EventBridge Lambda and SNS targets (moto raises
-                              NotImplementedError); other targets stay moto's
+``Rule.send_to_targets``      EventBridge: disabled and schedule-only rules
+                              receive no events; SQS, CloudWatch Logs, Lambda
+                              and SNS targets get the payload their Input,
+                              InputPath or InputTransformer builds, as on AWS
+                              (moto ignores Input and raises for Lambda and
+                              SNS); archives and buses stay moto's
+``EventsHandler.put_events``  ``aws.*`` sources are refused per entry
+``EventsHandler.test_event_`` TestEventPattern answers with moto's matcher
+``pattern``                   (moto returns ``{}``)
+``Replay.replay_events``      a replay sends only the events in its time
+                              window, to the rules in FilterArns
 ``send_dynamodb_items``       DynamoDB stream mappings, in batches of BatchSize
 ============================  ===============================================
 
@@ -41,6 +50,8 @@ import inspect
 import json
 import random
 import threading
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -93,6 +104,9 @@ SEAMS: tuple[Seam, ...] = (
          ("self", "message", "message_id", "subject", "message_attributes", "group_id",
           "deduplication_id", "message_structure"), True),
     Seam("moto.events.models", "Rule.send_to_targets", ("self", "original_event", "transform_input"), True),
+    Seam("moto.events.responses", "EventsHandler.put_events", ("self",), True),
+    Seam("moto.events.responses", "EventsHandler.test_event_pattern", ("self",), True),
+    Seam("moto.events.models", "Replay.replay_events", ("self", "archive"), True),
     # Called.
     Seam("moto.awslambda.utils", "get_backend", ("account_id", "region"), False),
     Seam("moto.awslambda.models", "LambdaBackend.get_function", ("self", "function_name_or_arn", "qualifier"), False),
@@ -112,7 +126,15 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.sns.models", "SNSBackend.publish", None, False),
     Seam("moto.events.models", "EventsBackend.put_events", ("self", "events"), False),
     Seam("moto.events.models", "Rule.targets", None, False),
-    Seam("moto.events.utils", "EventTemplateParser.parse", ("input_template", "input_paths_map", "event"), False),
+    Seam("moto.events.models", "EventsBackend.describe_event_bus", ("self", "name"), False),
+    Seam("moto.events.models", "EventPattern.load", ("raw_pattern",), False),
+    Seam("moto.events.models", "EventPattern.matches_event", ("self", "event"), False),
+    Seam("moto.events.models", "EventPattern.get_pattern", ("self",), False),
+    Seam("moto.events.models", "EventPatternParser.parse", ("self",), False),
+    Seam("moto.events.models", "ReplayState.COMPLETED", None, False),
+    Seam("moto.events.responses", "EventsHandler._get_param", None, False),
+    Seam("moto.events.responses", "EventsHandler.events_backend", None, False),
+    Seam("moto.logs.exceptions", "ResourceNotFoundException", None, False),
 )
 
 #: Attributes of moto's ``LambdaFunction`` objects that :func:`function_spec`
@@ -191,6 +213,9 @@ def install() -> None:
             "moto.sqs.models.SQSBackend.send_message_batch": _send_message_batch,
             "moto.sns.models.Subscription.publish": _subscription_publish,
             "moto.events.models.Rule.send_to_targets": _rule_send_to_targets,
+            "moto.events.responses.EventsHandler.put_events": _events_put_events,
+            "moto.events.responses.EventsHandler.test_event_pattern": _events_test_event_pattern,
+            "moto.events.models.Replay.replay_events": _replay_events,
         }
         for path, replacement in replacements.items():
             module_name, class_name, attribute = path.rsplit(".", 2)
@@ -705,61 +730,183 @@ def _send_sns_message(original: Any, backend: Any, function_name: str, message: 
 # --------------------------------------------------------------------------
 
 
+_SCHEDULE = threading.local()
+
+
 def _rule_send_to_targets(original: Any, rule: Any, original_event: dict[str, Any],
                           transform_input: bool = True) -> None:
-    """Lambda and SNS targets are delivered here; moto keeps the others."""
-    if not rule.event_pattern.matches_event(original_event):
+    """Deliver a matched event to every target as AWS does: a disabled rule and a
+    schedule-only rule receive no events; each SQS, CloudWatch Logs, Lambda and
+    SNS target gets the payload its Input/InputPath/InputTransformer builds
+    (:func:`labkit.eventbridge.target_payload`). Archives, event buses and API
+    destinations stay moto's. ``transform_input`` is ignored: AWS always applies
+    the target's input settings, also to replayed and S3 events."""
+    from labkit import eventbridge
+
+    scheduled = getattr(_SCHEDULE, "rule", None) is rule
+    if not str(rule.state).startswith("ENABLED"):
         return
-    ours = [t for t in rule.targets if _arn_parts(t["Arn"])[0] in ("lambda", "sns")]
-    if len(ours) < len(rule.targets):
+    if not scheduled and (not rule.event_pattern.get_pattern() or not rule.event_pattern.matches_event(original_event)):
+        return
+    ours = [t for t in rule.targets if _arn_parts(t["Arn"])[0] in ("lambda", "sns", "sqs", "logs")]
+    if len(ours) < len(rule.targets) and not scheduled:
         saved = rule.targets
         rule.targets = [t for t in saved if t not in ours]
         try:
-            original(rule, original_event, transform_input)
+            original(rule, original_event, True)
         finally:
             rule.targets = saved
     for target in ours:
-        event = _target_input(target, original_event) if transform_input else original_event
-        service, region, account_id, _ = _arn_parts(target["Arn"])
-        if service == "lambda":
-            fn, invoked, resource = _resolve_in(_lambda_backend(account_id, region), target["Arn"], None)
-            payload = json.dumps(event)
-            lambda_runtime.invoke_async(fn, payload, invoked_arn=invoked, resource=resource)
-        else:
-            from moto.sns.models import sns_backends
-
-            message = event if isinstance(event, str) else json.dumps(event)
-            sns_backends[account_id][region].publish(message, arn=target["Arn"])
+        payload = eventbridge.target_payload(target, original_event, rule.name, rule.arn)
+        _deliver_to_target(target, payload, original_event)
 
 
-def _aws_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event as EventBridge delivers it to a target."""
-    when = event.get("time")
-    if isinstance(when, (int, float)) or (isinstance(when, str) and when.replace(".", "", 1).isdigit()):
-        when = datetime.fromtimestamp(float(when), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"version": "0", "id": event.get("id"), "detail-type": event.get("detail-type"),
-            "source": event.get("source"), "account": event.get("account"), "time": when,
-            "region": event.get("region"), "resources": event.get("resources", []),
-            "detail": event.get("detail", {})}
+def _deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+    service, region, account_id, resource = _arn_parts(target["Arn"])
+    if service == "lambda":
+        fn, invoked, res = _resolve_in(_lambda_backend(account_id, region), target["Arn"], None)
+        lambda_runtime.invoke_async(fn, payload, invoked_arn=invoked, resource=res)
+    elif service == "sns":
+        from moto.sns.models import sns_backends
+
+        sns_backends[account_id][region].publish(payload, arn=target["Arn"])
+    elif service == "sqs":
+        from moto.sqs.models import sqs_backends
+
+        group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        sqs_backends[account_id][region].send_message(
+            resource, payload, group_id=group_id, deduplication_id=str(event.get("id")) if group_id else None)
+    elif service == "logs":
+        _deliver_to_log_group(account_id, region, resource, payload, event)
 
 
-def _target_input(target: dict[str, Any], original_event: dict[str, Any]) -> Any:
-    """Input (constant JSON), InputPath, InputTransformer, or the whole event."""
-    event = _aws_event(original_event)
-    if target.get("Input"):
-        return json.loads(target["Input"])
-    if target.get("InputPath"):
-        from jsonpath_ng.ext import parse
+def _deliver_to_log_group(account_id: str, region: str, resource: str, payload: str, event: dict[str, Any]) -> None:
+    """One log event per delivery, in a stream named after the event id. A
+    template of the form {"timestamp": ..., "message": ...} sets the message."""
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.models import logs_backends
 
-        matches = parse(target["InputPath"]).find(event)
-        return matches[0].value if matches else None
-    transformer = target.get("InputTransformer")
-    if transformer:
-        from moto.events.utils import EventTemplateParser
+    group = resource.split("log-group:", 1)[-1].split(":", 1)[0]
+    message = payload
+    try:
+        parsed = json.loads(payload)
+        if isinstance(parsed, dict) and set(parsed) == {"timestamp", "message"}:
+            message = parsed["message"] if isinstance(parsed["message"], str) else json.dumps(parsed["message"])
+    except ValueError:
+        pass
+    logs = logs_backends[account_id][region]
+    stream = str(event.get("id") or uuid.uuid4())
+    try:
+        logs.ensure_log_stream(group, stream)
+    except ResourceNotFoundException:
+        return  # AWS cannot deliver to a missing log group either
+    logs.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": message}])
 
-        return EventTemplateParser.parse(input_template=transformer.get("InputTemplate"),
-                                         input_paths_map=transformer.get("InputPathsMap", {}), event=event)
-    return event
+
+def put_service_event(account_id: str, region: str, entry: dict[str, Any]) -> str:
+    """Put an event on the default bus from inside, as an AWS service does (no
+    check of the ``aws.`` prefix). Returns the event id."""
+    from moto.events.models import events_backends
+
+    [result] = events_backends[account_id][region].put_events([entry])
+    if "EventId" not in result:
+        raise ValueError(f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}")
+    return str(result["EventId"])
+
+
+def fire_scheduled_rule(account_id: str, region: str, rule_name: str) -> dict[str, Any] | None:
+    """Deliver AWS's scheduled event to a scheduled rule's targets, now."""
+    from labkit import eventbridge
+    from moto.events.models import events_backends
+
+    bus = events_backends[account_id][region].describe_event_bus("default")
+    rule = bus.rules.get(rule_name)
+    if rule is None:
+        raise ValueError(f"no rule {rule_name!r} on the default event bus")
+    if not rule.scheduled_expression:
+        raise ValueError(f"rule {rule_name!r} has no ScheduleExpression: it reacts to events, not to a clock")
+    if not str(rule.state).startswith("ENABLED"):
+        return None
+    now = time.time()
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": account_id, "time": now, "region": region, "resources": [rule.arn], "detail": {},
+             "ingestion-time": now}
+    _SCHEDULE.rule = rule
+    try:
+        rule.send_to_targets(event)
+    finally:
+        _SCHEDULE.rule = None
+    return eventbridge.aws_event(event)
+
+
+def _events_put_events(original: Any, response: Any) -> Any:
+    """PutEvents: an entry whose source begins with ``aws.`` fails (only AWS
+    services may use that prefix); the other entries go through."""
+    entries = response._get_param("Entries") or []
+    refused = [i for i, e in enumerate(entries) if str(e.get("Source") or "").startswith("aws.")]
+    if not refused or len(entries) > 10:
+        return original(response)
+    allowed = [e for i, e in enumerate(entries) if i not in refused]
+    results = iter(response.events_backend.put_events(allowed) if allowed else [])
+    out = [{"ErrorCode": "NotAuthorizedForSourceException", "ErrorMessage": "Not authorized for the source."}
+           if i in refused else next(results) for i in range(len(entries))]
+    return json.dumps({"FailedEntryCount": sum("ErrorCode" in e for e in out), "Entries": out})
+
+
+def _events_test_event_pattern(original: Any, response: Any) -> Any:
+    """TestEventPattern answers with the matcher rules use (moto returns {})."""
+    from labkit import eventbridge
+    from moto.events.exceptions import InvalidEventPatternException, ValidationException
+    from moto.events.models import EventPatternParser
+
+    pattern = response._get_param("EventPattern")
+    EventPatternParser(pattern).parse()  # raises InvalidEventPatternException
+    try:
+        event = json.loads(response._get_param("Event") or "")
+    except ValueError:
+        raise ValidationException("Parameter Event is not valid. Reason: Event is not valid JSON.") from None
+    if not isinstance(event, dict):
+        raise InvalidEventPatternException(reason="Event must be a JSON object")
+    missing = [f for f in eventbridge.TEST_EVENT_FIELDS if f not in event]
+    if missing:
+        raise ValidationException(f"Parameter Event is not valid. Reason: Provided Event is missing {', '.join(missing)}.")
+    return json.dumps({"Result": eventbridge.pattern_matches(pattern, event)})
+
+
+def _replay_events(original: Any, replay: Any, archive: Any) -> None:
+    """Replay only the archived events whose time lies in [EventStartTime,
+    EventEndTime], to the rules named in FilterArns (or every rule on the bus),
+    each event marked with ``replay-name``; targets get their usual input."""
+    from moto.events.models import ReplayState, events_backends
+
+    backend = events_backends[replay.account_id][replay.region]
+    bus = backend.describe_event_bus(replay.destination["Arn"].split("/")[-1])
+    start, end = float(replay.event_start_time), float(replay.event_end_time)
+    filters = set(replay.destination.get("FilterArns") or [])
+    for event in list(archive.events):
+        when = _event_epoch(event.get("time"))
+        if when is None or not start <= when <= end:
+            continue
+        replayed = dict(event, **{"replay-name": replay.name})
+        for rule in list(bus.rules.values()):
+            if not filters or rule.arn in filters:
+                rule.send_to_targets(replayed)
+    replay.state = ReplayState.COMPLETED
+    replay.end_time = time.time()
+
+
+def _event_epoch(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            try:
+                return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+            except ValueError:
+                return None
+    return None
 
 
 # --------------------------------------------------------------------------

@@ -115,3 +115,28 @@ def test_a_moved_seam_is_reported_and_install_refuses(monkeypatch, lab):
         monkeypatch.undo()
         moto_seams.install()
     assert moto_seams.installed() and moto_seams.check_seams() == []
+
+
+def test_eventbridge_seams_are_installed_and_read_real_objects(lab):
+    from moto.events.models import Replay, Rule, events_backends
+    from moto.events.responses import EventsHandler
+
+    for method in (EventsHandler.put_events, EventsHandler.test_event_pattern, Replay.replay_events,
+                   Rule.send_to_targets):
+        assert hasattr(method, "__labkit_original__"), method
+    events = lab.client("events")
+    events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    archive_arn = events.create_archive(ArchiveName="a", EventSourceArn=bus_arn)["ArchiveArn"]
+    events.start_replay(ReplayName="r", EventSourceArn=archive_arn, EventStartTime=0, EventEndTime=1,
+                        Destination={"Arn": bus_arn})
+    backend = events_backends[lab.account_id][lab.region]
+    rule = backend.describe_event_bus("default").rules["nightly"]
+    for name in ("scheduled_expression", "state", "arn", "targets", "event_pattern", "name"):
+        assert hasattr(rule, name), name
+    replay = backend.replays["r"]
+    for name in ("account_id", "region", "name", "destination", "event_start_time", "event_end_time", "state",
+                 "end_time"):
+        assert hasattr(replay, name), name
+    assert isinstance(backend.archives["a"].events, list)
+    assert events.describe_replay(ReplayName="r")["State"] == "COMPLETED"

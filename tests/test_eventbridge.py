@@ -1,0 +1,299 @@
+"""EventBridge as the chapter teaches it: patterns, target input, service events,
+schedules, TestEventPattern, archive and replay (labkit.eventbridge + its seams)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+import labkit
+from labkit import eventbridge
+from labkit.eventbridge import render_template, target_payload
+from labkit.lambda_runtime import zip_code
+
+
+@pytest.fixture()
+def lab() -> labkit.Sandbox:
+    return labkit.start(reset=True)
+
+
+def queue(lab: labkit.Sandbox, name: str) -> tuple[str, str]:
+    url = lab.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+    return url, lab.arn("sqs", name)
+
+
+def bodies(lab: labkit.Sandbox, url: str) -> list[str]:
+    sqs = lab.client("sqs")
+    got: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not messages:
+            return got
+        for m in messages:
+            got.append(m["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def rule_to_queue(lab: labkit.Sandbox, name: str, pattern: dict[str, Any] | None, **target: Any) -> str:
+    events = lab.client("events")
+    url, arn = queue(lab, f"q-{name}")
+    kwargs: dict[str, Any] = {"Name": name}
+    if pattern is not None:
+        kwargs["EventPattern"] = json.dumps(pattern)
+    else:
+        kwargs["ScheduleExpression"] = "rate(5 minutes)"
+    events.put_rule(**kwargs)
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn, **target}])
+    return url
+
+
+def put(lab: labkit.Sandbox, detail: dict[str, Any], source: str = "shop.orders", detail_type: str = "Order Placed",
+        **extra: Any) -> dict[str, Any]:
+    return lab.client("events").put_events(Entries=[{"Source": source, "DetailType": detail_type,
+                                                     "Detail": json.dumps(detail), **extra}])
+
+
+# ---------------------------------------------------------------- delivery and shape
+
+
+def test_sqs_target_receives_the_event_in_aws_shape(lab):
+    url = rule_to_queue(lab, "orders", {"source": ["shop.orders"]})
+    event_id = put(lab, {"total": 12})["Entries"][0]["EventId"]
+    [body] = bodies(lab, url)
+    event = json.loads(body)
+    assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources",
+                           "detail"]
+    assert event["id"] == event_id and event["detail"] == {"total": 12} and event["account"] == lab.account_id
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", event["time"])
+    assert ", " not in body and ": " not in body  # minified
+
+
+@pytest.mark.parametrize(("pattern", "matching", "other"), [
+    ({"detail": {"sku": [{"prefix": "BK-"}]}}, {"sku": "BK-17"}, {"sku": "TOY-1"}),
+    ({"detail": {"total": [{"numeric": [">=", 100, "<", 500]}]}}, {"total": 100}, {"total": 500}),
+    ({"detail": {"country": [{"anything-but": ["FR", "DE"]}]}}, {"country": "IT"}, {"country": "FR"}),
+    ({"detail": {"coupon": [{"exists": True}]}}, {"coupon": "X"}, {"other": 1}),
+    ({"detail": {"coupon": [{"exists": False}]}}, {"other": 1}, {"coupon": "X"}),
+    ({"detail": {"total": [{"numeric": [">", 10]}]}}, {"total": 11}, {"total": "11"}),  # a string is not a number
+    ({"detail": {"qty": [3]}}, {"qty": 3}, {"qty": "3"}),  # exact match keeps the JSON type
+])
+def test_pattern_operators(lab, pattern, matching, other):
+    url = rule_to_queue(lab, "r", pattern)
+    put(lab, matching)
+    put(lab, other)
+    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [matching]
+
+
+def test_disabled_rule_receives_nothing_and_enabled_again_does(lab):
+    url = rule_to_queue(lab, "r", {"source": ["shop.orders"]})
+    lab.client("events").disable_rule(Name="r")
+    put(lab, {"n": 1})
+    assert bodies(lab, url) == []
+    lab.client("events").enable_rule(Name="r")
+    put(lab, {"n": 2})
+    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"n": 2}]
+
+
+def test_custom_bus_rules_see_only_their_bus(lab):
+    events = lab.client("events")
+    events.create_event_bus(Name="orders")
+    url, arn = queue(lab, "custom")
+    events.put_rule(Name="r", EventBusName="orders", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="r", EventBusName="orders", Targets=[{"Id": "q", "Arn": arn}])
+    put(lab, {"bus": "default"})
+    put(lab, {"bus": "orders"}, EventBusName="orders")
+    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"bus": "orders"}]
+
+
+# ---------------------------------------------------------------- target input
+
+
+def test_constant_input_replaces_the_event(lab):
+    url = rule_to_queue(lab, "r", {"source": ["shop.orders"]}, Input='{"action": "rebuild-cache"}')
+    put(lab, {"n": 1})
+    assert bodies(lab, url) == ['{"action": "rebuild-cache"}']
+
+
+def test_input_path_selects_part_of_the_event(lab):
+    url = rule_to_queue(lab, "r", {"source": ["shop.orders"]}, InputPath="$.detail")
+    put(lab, {"n": 1, "items": ["a"]})
+    assert bodies(lab, url) == ['{"n":1,"items":["a"]}']
+
+
+def test_input_transformer_json_template_quotes_and_types(lab):
+    transformer = {
+        "InputPathsMap": {"id": "$.detail.order-id", "total": "$.detail.total", "items": "$.detail.items"},
+        "InputTemplate": '{"order": <id>, "total": <total>, "items": <items>, '
+                         '"text": "order <id> costs <total>", "rule": <aws.events.rule-name>}',
+    }
+    url = rule_to_queue(lab, "r", {"source": ["shop.orders"]}, InputTransformer=transformer)
+    put(lab, {"order-id": "o-7", "total": 12.5, "items": ["a", "b"]})
+    [body] = bodies(lab, url)
+    assert json.loads(body) == {"order": "o-7", "total": 12.5, "items": ["a", "b"],
+                                "text": "order o-7 costs 12.5", "rule": "r"}
+
+
+def test_input_transformer_string_template(lab):
+    transformer = {"InputPathsMap": {"instance": "$.detail.instance-id", "state": "$.detail.state"},
+                   "InputTemplate": '"instance <instance> is in <state>"'}
+    url = rule_to_queue(lab, "r", {"source": ["aws.ec2"]}, InputTransformer=transformer)
+    eventbridge.emit_aws_event(**eventbridge.ec2_state_change("i-0abc", "terminated"))
+    assert bodies(lab, url) == ['"instance i-0abc is in terminated"']
+
+
+def test_render_template_rules():
+    variables = {"s": "RUNNING", "n": 9, "o": {"a": 1}, "gone": eventbridge._MISSING}
+    assert render_template('{"a": <s>, "b": "<s>!", "c": <n>, "d": <o>, "e": <gone>, "f": "<gone>"}',
+                           variables) == '{"a": "RUNNING", "b": "RUNNING!", "c": 9, "d": {"a":1}, "e": null, "f": ""}'
+    assert render_template('"x \\"<s>\\" <unknown>"', variables) == '"x \\"RUNNING\\" <unknown>"'
+
+
+def test_predefined_variables():
+    event = {"version": "0", "id": "e1", "detail-type": "T", "source": "s", "account": "1", "time": 0,
+             "region": "us-east-1", "resources": [], "detail": {"k": 1}, "ingestion-time": 60}
+    target = {"InputTransformer": {"InputTemplate": '{"arn": <aws.events.rule-arn>, "e": <aws.events.event>, '
+                                                    '"full": <aws.events.event.json>, '
+                                                    '"at": <aws.events.event.ingestion-time>}'}}
+    out = json.loads(target_payload(target, event, "r", "arn:r"))
+    assert out["arn"] == "arn:r" and "detail" not in out["e"] and out["full"]["detail"] == {"k": 1}
+    assert out["at"] == "1970-01-01T00:01:00Z" and out["full"]["time"] == "1970-01-01T00:00:00Z"
+
+
+def test_cloudwatch_logs_target_logs_the_event_or_the_templates_message(lab):
+    logs, events = lab.client("logs"), lab.client("events")
+    logs.create_log_group(logGroupName="/events/orders")
+    group_arn = lab.arn("logs", "log-group:/events/orders")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="r", Targets=[
+        {"Id": "all", "Arn": group_arn},
+        {"Id": "short", "Arn": group_arn, "InputTransformer": {
+            "InputPathsMap": {"t": "$.time", "n": "$.detail.n"},
+            "InputTemplate": '{"timestamp": <t>, "message": "order <n> placed"}'}}])
+    put(lab, {"n": 4})
+    messages = sorted(e["message"] for e in logs.filter_log_events(logGroupName="/events/orders")["events"])
+    assert messages[0] == "order 4 placed" and json.loads(messages[1])["detail"] == {"n": 4}
+
+
+def test_lambda_target_gets_the_transformed_input(lab):
+    role = lab.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lab.client("sqs").create_queue(QueueName="out")
+    code = ("import boto3, json, os\n"
+            "def handler(event, context):\n"
+            "    boto3.client('sqs').send_message(QueueUrl=os.environ['OUT'], MessageBody=json.dumps(event))\n")
+    out_url = lab.client("sqs").get_queue_url(QueueName="out")["QueueUrl"]
+    fn = lab.client("lambda").create_function(
+        FunctionName="audit", Role=role, Runtime="python3.12", Handler="app.handler",
+        Code={"ZipFile": zip_code(code)}, Environment={"Variables": {"OUT": out_url}})["FunctionArn"]
+    events = lab.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": fn, "InputPath": "$.detail"}])
+    put(lab, {"n": 5})
+    assert [json.loads(b) for b in labkit_wait(lab, out_url)] == [{"n": 5}]
+
+
+def labkit_wait(lab: labkit.Sandbox, url: str) -> list[str]:
+    sqs = lab.client("sqs")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    return [m["Body"] for m in got]
+
+
+# ---------------------------------------------------------------- service events and schedules
+
+
+def test_put_events_refuses_aws_sources_per_entry(lab):
+    url = rule_to_queue(lab, "r", {"source": ["aws.ec2", "shop.orders"]})
+    response = lab.client("events").put_events(Entries=[
+        {"Source": "aws.ec2", "DetailType": "EC2 Instance State-change Notification", "Detail": "{}"},
+        {"Source": "shop.orders", "DetailType": "Order Placed", "Detail": "{}"}])
+    assert response["FailedEntryCount"] == 1
+    assert response["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+    assert "EventId" in response["Entries"][1]
+    assert [json.loads(b)["source"] for b in bodies(lab, url)] == ["shop.orders"]
+
+
+def test_emit_aws_event_shapes(lab):
+    url = rule_to_queue(lab, "r", {"source": [{"prefix": "aws."}]})
+    eventbridge.emit_aws_event(**eventbridge.ec2_state_change("i-0abc", "terminated"))
+    eventbridge.emit_aws_event(**eventbridge.cloudtrail_api_call(
+        "dynamodb", "UpdateTable", {"tableName": "orders", "billingMode": "PAY_PER_REQUEST"}))
+    ec2, ddb = (json.loads(b) for b in bodies(lab, url))
+    assert ec2["detail-type"] == "EC2 Instance State-change Notification"
+    assert ec2["resources"] == [f"arn:aws:ec2:us-east-1:{lab.account_id}:instance/i-0abc"]
+    assert ec2["detail"] == {"instance-id": "i-0abc", "state": "terminated"}
+    assert ddb["source"] == "aws.dynamodb" and ddb["detail-type"] == "AWS API Call via CloudTrail"
+    assert ddb["detail"]["eventSource"] == "dynamodb.amazonaws.com" and ddb["detail"]["eventName"] == "UpdateTable"
+    with pytest.raises(ValueError):
+        eventbridge.emit_aws_event("shop.orders", "x", {})
+
+
+def test_schedule_only_rule_ignores_events_and_fires_on_demand(lab):
+    url = rule_to_queue(lab, "nightly", None)
+    put(lab, {"n": 1})
+    assert bodies(lab, url) == []
+    fired = eventbridge.fire_schedule("nightly")
+    [body] = bodies(lab, url)
+    event = json.loads(body)
+    assert event == fired
+    assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
+    assert event["resources"] == [lab.client("events").describe_rule(Name="nightly")["Arn"]]
+    lab.client("events").disable_rule(Name="nightly")
+    assert eventbridge.fire_schedule("nightly") is None and bodies(lab, url) == []
+    rule_to_queue(lab, "patterned", {"source": ["x"]})
+    with pytest.raises(ValueError, match="no ScheduleExpression"):
+        eventbridge.fire_schedule("patterned")
+
+
+# ---------------------------------------------------------------- TestEventPattern
+
+
+def sample_event(**detail: Any) -> str:
+    return json.dumps({"id": "1", "account": "123456789012", "source": "aws.ec2", "time": "2026-11-02T10:00:00Z",
+                       "region": "us-east-1", "resources": [], "detail-type": "EC2 Instance State-change Notification",
+                       "detail": detail})
+
+
+def test_test_event_pattern_answers(lab):
+    events = lab.client("events")
+    pattern = json.dumps({"source": ["aws.ec2"], "detail": {"state": ["terminated"]}})
+    assert events.test_event_pattern(EventPattern=pattern, Event=sample_event(state="terminated"))["Result"] is True
+    assert events.test_event_pattern(EventPattern=pattern, Event=sample_event(state="stopped"))["Result"] is False
+    nested_wrong = json.dumps({"source": ["aws.ec2"], "state": ["terminated"]})
+    assert events.test_event_pattern(EventPattern=nested_wrong, Event=sample_event(state="terminated"))["Result"] is False
+    with pytest.raises(ClientError) as bad_pattern:
+        events.test_event_pattern(EventPattern='{"source": "aws.ec2"}', Event=sample_event())
+    assert bad_pattern.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    with pytest.raises(ClientError) as bad_event:
+        events.test_event_pattern(EventPattern=pattern, Event=json.dumps({"source": "aws.ec2"}))
+    assert "missing" in bad_event.value.response["Error"]["Message"]
+
+
+# ---------------------------------------------------------------- archive and replay
+
+
+def test_replay_redelivers_only_the_window_to_the_named_rules(lab):
+    events = lab.client("events")
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    archive_arn = events.create_archive(ArchiveName="orders", EventSourceArn=bus_arn,
+                                        EventPattern=json.dumps({"source": ["shop.orders"]}))["ArchiveArn"]
+    now = datetime.now(timezone.utc)
+    put(lab, {"n": "old"}, Time=now - timedelta(hours=2))
+    put(lab, {"n": "recent"}, Time=now - timedelta(minutes=5))
+    assert events.describe_archive(ArchiveName="orders")["EventCount"] == 2
+
+    url = rule_to_queue(lab, "late-consumer", {"source": ["shop.orders"]},
+                        InputTransformer={"InputPathsMap": {"n": "$.detail.n", "r": "$.replay-name"},
+                                          "InputTemplate": '{"n": <n>, "replay": <r>}'})
+    other = rule_to_queue(lab, "other", {"source": ["shop.orders"]})
+    events.start_replay(ReplayName="catch-up", EventSourceArn=archive_arn,
+                        EventStartTime=now - timedelta(hours=1), EventEndTime=now,
+                        Destination={"Arn": bus_arn,
+                                     "FilterArns": [events.describe_rule(Name="late-consumer")["Arn"]]})
+    assert events.describe_replay(ReplayName="catch-up")["State"] == "COMPLETED"
+    assert [json.loads(b) for b in bodies(lab, url)] == [{"n": "recent", "replay": "catch-up"}]
+    assert bodies(lab, other) == []
+    assert events.describe_archive(ArchiveName="orders")["EventCount"] == 2  # replays are not archived again
