@@ -868,8 +868,8 @@ _EVENTS = (("before-parameter-build.rds", _remember_params), ("after-call.rds", 
 
 
 def install() -> None:
-    """Listen to RDS calls on every boto3 client made from now on (and the default
-    session's). Idempotent."""
+    """Listen to RDS calls on every boto3 client made from now on, including those of
+    ``boto3.client(...)``. Idempotent."""
     for entry in _EVENTS:
         if entry not in BUILTIN_HANDLERS:
             BUILTIN_HANDLERS.append(entry)
