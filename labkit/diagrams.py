@@ -69,6 +69,7 @@ ICONS: dict[str, str] = {
     "rule": "aws.integration:EventbridgeRule",
     "stepfunctions": "aws.integration:StepFunctions",
     "s3": "aws.storage:S3",
+    "disk": "aws.general:Disk",
 }
 
 #: The house style. Change it here and every diagram in the book follows.
