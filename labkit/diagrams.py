@@ -72,6 +72,16 @@ ICONS: dict[str, str] = {
     "disk": "aws.general:Disk",
 }
 
+#: Shapes without an icon, for decision diagrams: the label sits inside the shape.
+_SHAPE_BASE = {"fixedsize": "false", "labelloc": "c", "width": "0", "height": "0",
+               "fontsize": "12", "fontname": "Helvetica", "style": "filled"}
+SHAPES: dict[str, dict[str, str]] = {
+    "question": {**_SHAPE_BASE, "shape": "diamond", "fillcolor": "#fff4d6", "color": "#b08a2e", "margin": "0.02"},
+    "start": {**_SHAPE_BASE, "shape": "box", "style": "rounded,filled", "fillcolor": "#e8f0fe",
+              "color": "#8fa7bf", "margin": "0.2,0.1"},
+    "note": {**_SHAPE_BASE, "shape": "note", "fillcolor": "#f6f8fa", "color": "#8fa7bf", "margin": "0.2,0.1"},
+}
+
 #: The house style. Change it here and every diagram in the book follows.
 GRAPH_STYLE = {"fontsize": "20", "fontname": "Helvetica", "pad": "0.4", "nodesep": "0.7", "ranksep": "0.9", "splines": "spline"}
 NODE_STYLE = {"fontsize": "12", "fontname": "Helvetica"}
@@ -132,11 +142,16 @@ class Figure:
 
 
 def icon(kind: str) -> type:
-    """The ``diagrams`` node class for a service key in :data:`ICONS`."""
+    """The ``diagrams`` node class for a service key in :data:`ICONS` (or a plain shape in :data:`SHAPES`)."""
+    if kind in SHAPES:
+        from diagrams import Node
+
+        return Node
     try:
         module_name, class_name = ICONS[kind].split(":")
     except KeyError:
-        raise KeyError(f"no icon for {kind!r}; known services: {', '.join(sorted(ICONS))}") from None
+        known = ", ".join(sorted(ICONS) + sorted(SHAPES))
+        raise KeyError(f"no icon for {kind!r}; known: {known}") from None
     module = importlib.import_module(f"diagrams.{module_name}")
     return getattr(module, class_name)  # type: ignore[no-any-return]
 
@@ -159,7 +174,7 @@ def draw(
     Args:
         title: shown above the diagram and as its caption.
         alt: what the diagram shows, in a sentence or two, for readers who cannot see it.
-        nodes: node id -> (service key from :data:`ICONS`, label).
+        nodes: node id -> (service key from :data:`ICONS` or shape from :data:`SHAPES`, label).
         edges: (from, to) or (from, to, label) by node id.
         clusters: cluster label -> node ids drawn inside a box (a VPC, a region...).
         direction: ``"LR"`` (left to right, the default) or ``"TB"`` (top to bottom).
@@ -199,14 +214,18 @@ def draw(
             graph_attr=GRAPH_STYLE, node_attr=NODE_STYLE, edge_attr=EDGE_STYLE,
         ):
             made = {}
+
+            def make(node_id: str) -> None:
+                kind, text = nodes[node_id]
+                made[node_id] = icon(kind)(text, **SHAPES.get(kind, {}))
+
             for label, members in (clusters or {}).items():
                 with Cluster(label, graph_attr=CLUSTER_STYLE):
                     for node_id in members:
-                        kind, text = nodes[node_id]
-                        made[node_id] = icon(kind)(text)
-            for node_id, (kind, text) in nodes.items():
+                        make(node_id)
+            for node_id in nodes:
                 if node_id not in in_cluster:
-                    made[node_id] = icon(kind)(text)
+                    make(node_id)
             for edge in edges:
                 source, target = made[edge[0]], made[edge[1]]
                 label = edge[2] if len(edge) > 2 else ""  # type: ignore[misc]

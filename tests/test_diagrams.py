@@ -50,3 +50,13 @@ def test_without_graphviz_the_figure_explains_and_keeps_the_alt_text(monkeypatch
         diagrams.draw("Redrive", alt="x", nodes=NODES, edges=EDGES, require_graphviz=True)
     with pytest.raises(diagrams.GraphvizMissing):
         fig.save("/tmp/never.png")
+
+
+def test_decision_shapes_carry_their_label_inside():
+    fig = diagrams.draw("Choose", alt="a question leads to SQS", direction="TB",
+                        nodes={"q": ("question", "need a buffer?"), "s": ("start", "start"), "sqs": ("sqs", "SQS")},
+                        edges=[("s", "q"), ("q", "sqs", "yes")])
+    assert fig.png is not None
+    assert diagrams.SHAPES["question"]["shape"] == "diamond" and diagrams.SHAPES["question"]["labelloc"] == "c"
+    with pytest.raises(KeyError, match="question"):
+        diagrams.icon("questions")  # the error lists the known keys, shapes included
