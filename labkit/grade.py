@@ -263,7 +263,7 @@ from IPython import get_ipython
 
 # The checker's own imports and the package it lives in: restored before each check cell.
 MODULES = ("labkit", "contextlib", "dataclasses", "json", "os", "signal", "threading", "traceback", "html",
-           "types", "typing", "collections.abc", "IPython.display", "importlib")
+           "types", "typing", "collections.abc", "IPython.display", "importlib", "functools")
 # Changes to these are reported as tampering; the others are only undone.
 WATCHED = ("labkit", "contextlib", "dataclasses", "json", "IPython.display")
 TRANSFORMERS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
@@ -286,6 +286,8 @@ def bootstrap(key, memory_bytes):
     formatters = shell.display_formatter.formatters
     state = types.SimpleNamespace(
         modules=modules,
+        builtins_module=builtins,
+        get_ipython=get_ipython,
         builtins=dict(vars(builtins)),
         sys={name: getattr(sys, name) for name in SYS_NAMES},
         transformer_manager=shell.input_transformer_manager,
@@ -305,21 +307,12 @@ def bootstrap(key, memory_bytes):
 
 def restore(state):
     """Undo changes to what the checker relies on; name the suspicious ones."""
-    shell = get_ipython()
     changed = []
-    sys.settrace(None)
-    sys.setprofile(None)
-    threading.settrace(None)
-    threading.setprofile(None)
-    current = vars(builtins)
+    current = vars(state.builtins_module)
     for name, value in state.builtins.items():
         if name not in IGNORED_BUILTINS and current.get(name, MISSING) is not value:
             changed.append("builtins." + name)
             current[name] = value
-    for name, value in state.sys.items():
-        if getattr(sys, name) is not value:
-            changed.append("sys." + name)
-            setattr(sys, name, value)
     for name, (module, snapshot) in state.modules.items():
         if sys.modules.get(name) is not module:
             changed.append("sys.modules[%r]" % name)
@@ -330,6 +323,18 @@ def restore(state):
                 if name in WATCHED:
                     changed.append(name + "." + attr)
                 namespace[attr] = value
+    # From here on, this code uses the modules as they were before any learner code ran.
+    globals().update({name: state.modules[name][0] for name in ("json", "threading", "types")})
+    globals().update(builtins=state.builtins_module, get_ipython=state.get_ipython)
+    shell = get_ipython()
+    sys.settrace(None)
+    sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
+    for name, value in state.sys.items():
+        if getattr(sys, name) is not value:
+            changed.append("sys." + name)
+            setattr(sys, name, value)
     if sys.modules.get("labkit.check") is not state.check_module:
         changed.append("sys.modules['labkit.check']")
         sys.modules["labkit.check"] = state.check_module
@@ -593,7 +598,7 @@ async def _run_cell(
         nonce = secrets.token_hex(12)
         try:
             answer = await client.request(f"guard({key!r}, {nonce!r}, {check_source!r}, {check_file!r})")
-            run.changed += answer.get("changed", []) if isinstance(answer, dict) else []
+            run.changed += [c for c in answer.get("changed", []) if isinstance(c, str)] if isinstance(answer, dict) else []
         except _RequestFailed as error:
             run.state, run.error = "void", f"the grader could not install a clean checker ({error})"
             return
@@ -764,7 +769,11 @@ def _work(task: _Task) -> _Outcome:
         if task.kind == "reference":
             outcome.run = run_notebook(assemble(lab, lab.notebook).notebook, lab, task.options, task.check_source)
             return outcome
-        data = Path(task.path).read_bytes()
+        try:
+            data = Path(task.path).read_bytes()
+        except OSError as error:
+            outcome.rejected = ("invalid", f"the file cannot be read ({type(error).__name__}: {error.strerror})")
+            return outcome
         outcome.sha256 = hashlib.sha256(data).hexdigest()
         try:
             submission = nbformat.reads(data.decode("utf-8"), as_version=4)

@@ -37,8 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "grading"
 MINI_LAB = FIXTURES / "mini_lab.ipynb"
 SUBMISSIONS = FIXTURES / "submissions"
-#: Short, so the endless loops cost little; a solved mini lab runs in about a second.
-OPTIONS = GradeOptions(timeout=5, jobs=2)
+#: Short, so the endless loops cost little (a solved mini lab runs in about a second).
+OPTIONS = GradeOptions(timeout=8, jobs=2)
 
 #: submission: (score, status, {exercise: points}). Maximum: 8 = queue 4, dlq 3, choice 1.
 EXPECTED = {
@@ -62,7 +62,7 @@ EXPECTED = {
     "always_equal": (3, "ok", {"queue": 0, "dlq": 3, "choice": 0}),
     "syntax_error": (5, "error", {"queue": 4, "dlq": 0, "choice": 1}),
     "exception": (7, "error", {"queue": 4, "dlq": 3, "choice": 0}),
-    # Interrupted after 5 s; the rest of the notebook still runs.
+    # Interrupted after 8 s; the rest of the notebook still runs.
     "infinite_loop": (4, "timeout", {"queue": 0, "dlq": 3, "choice": 1}),
     # Ignores the interrupt: the kernel is stopped; what ran before counts.
     "uninterruptible": (7, "timeout", {"queue": 4, "dlq": 3, "choice": 0}),
@@ -128,7 +128,7 @@ def test_status_details_say_why(graded: Graded) -> None:
     assert detail["deleted_answer"] == "no answer cell for dlq; its stub was graded"
     assert detail["exception"] == "the answer to choice raised RuntimeError: not sure yet"
     assert detail["syntax_error"].startswith("the answer to dlq raised SyntaxError: expected ':'")
-    assert detail["infinite_loop"] == "the answer to queue ran longer than 5 s and was stopped"
+    assert detail["infinite_loop"] == "the answer to queue ran longer than 8 s and was stopped"
     assert detail["os_exit"] == "the kernel died while running the answer to dlq"
     assert detail["segfault"] == "the kernel died while running the answer to queue"
     assert detail["huge_output"] == "printed 5.0 MB of output (the limit is 1 MB); it was not kept"
@@ -220,7 +220,7 @@ def test_an_interrupted_or_changed_run_resumes_where_it_stopped(tmp_path: Path) 
 
 def test_the_command_and_python_dash_m_are_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["grade", str(MINI_LAB), str(SUBMISSIONS / "invalid_json.ipynb"), str(SUBMISSIONS / "other_lab.ipynb"),
-            "-j", "2", "--timeout", "5"]
+            "-j", "2", "--timeout", "8"]
     assert main([*args, "--out", str(tmp_path / "a.csv")]) == 0
     assert "mini-sqs: 2 submissions" in capsys.readouterr().err
     done = subprocess.run([sys.executable, "-m", "labkit", *args, "--out", str(tmp_path / "b.csv")],
