@@ -327,7 +327,7 @@ def install() -> None:
                 if entry not in BUILTIN_HANDLERS:
                     BUILTIN_HANDLERS.append(entry)
             _INSTALLED = True
-    boto3.DEFAULT_SESSION = None  # a default session made earlier copied the old handler list
+    boto3.DEFAULT_SESSION = None  # made earlier, it copied the old handler list
     try:
         from labkit import sandbox
 
