@@ -56,6 +56,8 @@ EXPECTED = {
     "monkeypatch": (7, "tampered", {"queue": 4, "dlq": 3, "choice": 0}),
     # The dlq answer, called by a check, swaps the checker's check method.
     "patch_during_check": (5, "tampered", {"queue": 4, "dlq": 0, "choice": 1}),
+    # The dlq answer, called by a check, swaps sys.modules["json"] for one that would pass everything.
+    "swap_json": (5, "tampered", {"queue": 4, "dlq": 0, "choice": 1}),
     # An input transformer that rewrites check cells, and a pre_run_cell hook.
     "hooks": (4, "tampered", {"queue": 4, "dlq": 0, "choice": 0}),
     # Objects equal to anything: an __eq__ that says True, a str subclass that lies.
@@ -143,6 +145,9 @@ def test_status_details_say_why(graded: Graded) -> None:
         "IPython event pre_run_cell; the grader undid it"
     )
     assert "the checks of dlq earn nothing: the checker was changed while the checks ran" in detail["patch_during_check"]
+    assert detail["swap_json"] == (
+        "while the checks of dlq ran, the submission changed sys.modules['json']; the grader undid it"
+    )
 
 
 def test_checks_that_did_not_run_say_why(graded: Graded) -> None:
