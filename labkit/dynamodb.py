@@ -73,7 +73,7 @@ import boto3
 import botocore.client
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from botocore.handlers import BUILTIN_HANDLERS
+from labkit import sandbox
 
 #: The region labs use (same as :data:`labkit.sandbox.REGION`).
 REGION = "us-east-1"
@@ -479,18 +479,17 @@ def _after_call(model: Any, parsed: dict[str, Any], context: dict[str, Any], **_
         throttle.charge(kind, max(0, write_units(max(old_size, new_size)) - paid))
 
 
-_INSTALLED = False
+_HANDLERS = (("before-call.dynamodb", _before_call), ("after-call.dynamodb", _after_call))
 
 
 def install() -> None:
     """Register the throttle handlers for every botocore client made from now on. Idempotent."""
-    global _INSTALLED
-    if not _INSTALLED:
-        BUILTIN_HANDLERS.append(("before-call.dynamodb", _before_call))
-        BUILTIN_HANDLERS.append(("after-call.dynamodb", _after_call))
-        _INSTALLED = True
-        # A default session made earlier copied the handler list before us.
-        boto3.DEFAULT_SESSION = None
+    sandbox.register_handlers(_HANDLERS)
+
+
+def installed() -> bool:
+    """True when the throttle handlers are registered."""
+    return sandbox.handlers_registered(_HANDLERS)
 
 
 def units_for_items(items: Iterable[dict[str, Any]], *, write: bool = True) -> float:

@@ -70,7 +70,7 @@ from typing import Any, Callable
 
 import boto3
 from botocore.exceptions import ClientError
-from botocore.handlers import BUILTIN_HANDLERS
+from labkit import sandbox
 
 #: Where every local node listens. Only loopback, ever.
 HOST = "127.0.0.1"
@@ -629,7 +629,7 @@ _HANDLERS = (
     ("before-parameter-build.elasticache", _remember_params),
     ("after-call.elasticache", _after_call),
 )
-_INSTALLED = False
+_ATEXIT = False
 
 
 def install() -> None:
@@ -638,27 +638,17 @@ def install() -> None:
     Clients created before this call do not have the hooks; create ElastiCache
     clients after ``labkit.start()``.
     """
-    global _INSTALLED
+    global _ATEXIT
     with _LOCK:
-        if not _INSTALLED:
-            for entry in _HANDLERS:
-                if entry not in BUILTIN_HANDLERS:
-                    BUILTIN_HANDLERS.append(entry)
+        if not _ATEXIT:
             atexit.register(stop_all)
-            _INSTALLED = True
-    boto3.DEFAULT_SESSION = None  # made earlier, it copied the old handler list
-    try:
-        from labkit import sandbox
-
-        if sandbox._SANDBOX is not None:
-            sandbox._SANDBOX._session = None
-    except ImportError:  # pragma: no cover
-        pass
+            _ATEXIT = True
+    sandbox.register_handlers(_HANDLERS)
 
 
 def installed() -> bool:
     """True when the hooks are registered."""
-    return _INSTALLED and all(entry in BUILTIN_HANDLERS for entry in _HANDLERS)
+    return sandbox.handlers_registered(_HANDLERS)
 
 
 def stop_all() -> None:

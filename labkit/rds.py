@@ -80,7 +80,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import boto3
-from botocore.handlers import BUILTIN_HANDLERS
+from labkit import sandbox
 
 #: Seconds an RDS read replica stays behind its primary unless set otherwise.
 DEFAULT_REPLICA_LAG = 1.0
@@ -868,15 +868,13 @@ _EVENTS = (("before-parameter-build.rds", _remember_params), ("after-call.rds", 
 
 
 def install() -> None:
-    """Listen to RDS calls on every boto3 client made from now on, including those of
-    ``boto3.client(...)``. Idempotent."""
-    for entry in _EVENTS:
-        if entry not in BUILTIN_HANDLERS:
-            BUILTIN_HANDLERS.append(entry)
-    session = boto3.DEFAULT_SESSION
-    if session is not None:
-        for event, handler in _EVENTS:
-            session._session.register(event, handler, unique_id=f"labkit-rds-{event}")
+    """Listen to RDS calls on every boto3 client made from now on. Idempotent."""
+    sandbox.register_handlers(_EVENTS)
+
+
+def installed() -> bool:
+    """True when the handlers are registered."""
+    return sandbox.handlers_registered(_EVENTS)
 
 
 def _sync() -> None:

@@ -14,7 +14,10 @@ Every notebook in the course starts with::
 2. It starts moto's ``mock_aws`` once for the process, with Step Functions
    execution turned on, so boto3 calls are answered by a local emulation.
 3. It installs :mod:`labkit.offline`, which refuses any request that the
-   emulation did not answer before it can leave the machine.
+   emulation did not answer before it can leave the machine, and the
+   behaviours moto lacks: Lambda code that really runs
+   (:mod:`labkit.lambda_runtime`), and the simulated data planes of SNS,
+   ElastiCache, RDS/Aurora and DynamoDB (:data:`DATA_PLANES`).
 4. It returns a :class:`Sandbox` handle: account id, region, a client factory
    and ``reset()``.
 
@@ -163,6 +166,7 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
         from labkit import moto_seams  # Lambda functions really run (labkit.lambda_runtime)
 
         moto_seams.install()
+        _install_data_planes()
         _SANDBOX = Sandbox(region=region)
     assert _SANDBOX is not None
     if region != _SANDBOX.region:
@@ -170,6 +174,48 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     if reset:
         _SANDBOX.reset()
     return _SANDBOX
+
+
+Handler = tuple[str, Any]
+
+
+def register_handlers(handlers: tuple[Handler, ...] | list[Handler]) -> None:
+    """Add botocore event handlers for every client made from now on. Idempotent.
+
+    This is how labkit's simulated data planes listen to boto3 calls without
+    patching moto: each ``(event name, function)`` pair is appended to botocore's
+    ``BUILTIN_HANDLERS``, which every new session copies. Sessions made earlier
+    (boto3's default session, the sandbox's own) are dropped so that the next
+    client picks the handlers up.
+    """
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    for entry in handlers:
+        if entry not in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.append(entry)
+    boto3.DEFAULT_SESSION = None
+    if _SANDBOX is not None:
+        _SANDBOX._session = None
+
+
+def handlers_registered(handlers: tuple[Handler, ...] | list[Handler]) -> bool:
+    """True when every handler is registered."""
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    return all(entry in BUILTIN_HANDLERS for entry in handlers)
+
+
+#: The simulated behaviours moto lacks, each in its own module, all driven by
+#: botocore event handlers (see each module's docstring).
+DATA_PLANES = ("sns", "elasticache", "rds", "dynamodb")
+
+
+def _install_data_planes() -> None:
+    """Register every simulated data plane before the first client is made."""
+    import importlib
+
+    for name in DATA_PLANES:
+        importlib.import_module(f"labkit.{name}").install()
 
 
 def running() -> bool:

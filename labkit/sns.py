@@ -67,7 +67,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from botocore.handlers import BUILTIN_HANDLERS
+from labkit import sandbox
 
 __all__ = ["DEDUP_INTERVAL_SECONDS", "clock", "content_deduplication_id", "forget", "install", "installed",
            "remembered_ids"]
@@ -315,31 +315,14 @@ _HANDLERS = (
     ("before-parameter-build.sns.DeleteTopic", _remember_deleted),
     ("after-call.sns.DeleteTopic", _after_delete_topic),
 )
-_INSTALLED = False
-
-
 def install() -> None:
     """Register the handlers for every botocore client made from now on. Idempotent."""
-    global _INSTALLED
-    with _LOCK:
-        if not _INSTALLED:
-            for entry in _HANDLERS:
-                if entry not in BUILTIN_HANDLERS:
-                    BUILTIN_HANDLERS.append(entry)
-            _INSTALLED = True
-    boto3.DEFAULT_SESSION = None  # made earlier, it copied the old handler list
-    try:
-        from labkit import sandbox
-
-        if sandbox._SANDBOX is not None:
-            sandbox._SANDBOX._session = None
-    except ImportError:  # pragma: no cover
-        pass
+    sandbox.register_handlers(_HANDLERS)
 
 
 def installed() -> bool:
     """True when the handlers are registered."""
-    return _INSTALLED and all(entry in BUILTIN_HANDLERS for entry in _HANDLERS)
+    return sandbox.handlers_registered(_HANDLERS)
 
 
 install()

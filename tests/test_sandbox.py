@@ -82,3 +82,12 @@ def test_sandbox_before_start_reports_clearly(monkeypatch):
     monkeypatch.setattr(sandbox, "_MOCK", None)
     with pytest.raises(RuntimeError, match="call labkit.start"):
         sandbox.Sandbox().reset()
+
+
+def test_start_installs_every_data_plane():
+    import importlib
+
+    labkit.start()
+    for name in sandbox.DATA_PLANES:
+        module = importlib.import_module(f"labkit.{name}")
+        assert module.installed(), name
