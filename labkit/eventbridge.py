@@ -234,7 +234,6 @@ def cloudtrail_api_call(service: str, event_name: str, request_parameters: dict[
         "eventName": event_name,
         "awsRegion": region,
         "sourceIPAddress": "192.0.2.10",
-        "userAgent": "boto3",
         "requestParameters": request_parameters,
         "responseElements": response_elements,
         "eventID": str(uuid.uuid4()),
