@@ -60,6 +60,7 @@ from queue import Empty
 from typing import Any, TextIO
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
@@ -177,6 +178,8 @@ class RunResult:
     grader_error: str = ""
     #: Why cells after some point did not run (kernel died, or stuck after a timeout).
     stopped: str = ""
+    #: Whether any cell of the notebook was sent to the kernel.
+    ran: bool = False
     seconds: float = 0.0
 
 
@@ -531,40 +534,50 @@ def _reply_error(reply: dict[str, Any] | None) -> tuple[str, str] | None:
 
 
 async def _run_async(nb: NotebookNode, lab: Lab, options: GradeOptions, check_source: str, check_file: str) -> RunResult:
+    """Run ``nb``; a kernel that fails to start is tried once more."""
+    result = await _run_once(nb, lab, options, check_source, check_file)
+    if result.grader_error and not result.ran:
+        result = await _run_once(nb, lab, options, check_source, check_file)
+    return result
+
+
+async def _run_once(nb: NotebookNode, lab: Lab, options: GradeOptions, check_source: str, check_file: str) -> RunResult:
     result = RunResult()
     started = time.monotonic()
-    timeout = max(1, math.ceil(options.timeout))
-    client = _GradingClient(
-        nb,
-        timeout=timeout,
-        kernel_name=options.kernel_name,
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": "CellTimeout", "evalue": f"ran longer than {options.timeout:g} s", "traceback": []},
-        record_timing=False,
-        iopub_timeout=4,
-        raise_on_iopub_timeout=False,
-        shutdown_kernel="immediate",
-        startup_timeout=60,
-    )
     key = "labkit_grader_" + secrets.token_hex(8)
     memory = options.memory_mb * 1024 * 1024 if options.memory_mb else 0
-    runs = [
+    result.cells = [
         CellRun(index, info.role, info.exercise, info.hidden)
         for index, info in enumerate(lab.cells)
         if nb.cells[index].cell_type == "code"
     ]
-    result.cells = runs
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as workdir:
+        # Unix sockets in the submission's own folder: no TCP port to race for with other kernels.
+        km = AsyncKernelManager(kernel_name=options.kernel_name, transport="ipc", ip=os.path.join(workdir, "kernel"))
+        client = _GradingClient(
+            nb,
+            km=km,
+            timeout=max(1, math.ceil(options.timeout)),
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            error_on_timeout={"ename": "CellTimeout", "evalue": f"ran longer than {options.timeout:g} s", "traceback": []},
+            record_timing=False,
+            iopub_timeout=4,
+            raise_on_iopub_timeout=False,
+            shutdown_kernel="immediate",
+            startup_timeout=60,
+        )
         try:
             async with client.async_setup_kernel(
-                env=kernel_environment(), cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                cleanup_kc=True, env=kernel_environment(), cwd=workdir, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             ):
                 await client.request(f"bootstrap({key!r}, {memory})")
-                for run in runs:
+                for run in result.cells:
                     if result.stopped:
                         run.state = "not-run"
                         continue
+                    result.ran = True
                     try:
                         await _run_cell(client, nb, run, key, check_source, check_file)
                     except DeadKernelError:
@@ -575,7 +588,7 @@ async def _run_async(nb: NotebookNode, lab: Lab, options: GradeOptions, check_so
         except Exception as error:  # the grader's own failure: reported, never fatal
             if not result.stopped:
                 result.grader_error = f"{type(error).__name__}: {error}"[:300]
-    result.output_bytes = client.output_bytes
+        result.output_bytes = client.output_bytes
     result.seconds = time.monotonic() - started
     return result
 
