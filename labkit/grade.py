@@ -1160,20 +1160,26 @@ def grade(
     executor = ProcessPoolExecutor(max_workers=max(1, options.jobs), mp_context=context, initializer=_worker_init)
     reference: Reference | None = None
     waiting: list[tuple[str, _Outcome]] = []
-    futures: dict[Future[_Outcome], str] = {executor.submit(_work, task("reference", str(source_path))): ""}
+    futures: dict[Future[_Outcome], tuple[str, str]] = {
+        executor.submit(_work, task("reference", str(source_path))): ("reference", str(source_path))
+    }
     for label, path in todo:
-        futures[executor.submit(_work, task("submission", str(path)))] = label
+        futures[executor.submit(_work, task("submission", str(path)))] = ("submission", label)
     try:
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                outcome = future.result()
+                kind, label = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # the worker process itself died (e.g. killed for memory)
+                    outcome = _Outcome(kind, label, run=RunResult(grader_error=f"{type(error).__name__}: {error}"[:300]))
                 if outcome.kind == "reference":
                     assert outcome.run is not None
                     reference = Reference.build(lab, outcome.run, str(source_path))
                 else:
-                    waiting.append((futures[future], outcome))
+                    waiting.append((label, outcome))
             if reference is None:
                 continue
             for label, outcome in waiting:
