@@ -27,6 +27,7 @@ still there. ``labkit.start(reset=True)`` wipes the account and starts clean.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +168,9 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
 
         moto_seams.install()
         _install_data_planes()
+        # moto's ASL interpreter logs a full traceback for every error a state
+        # machine catches; the execution history reports each error anyway.
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         _SANDBOX = Sandbox(region=region)
     assert _SANDBOX is not None
     if region != _SANDBOX.region:

@@ -81,9 +81,6 @@ __all__ = [
 #: The statuses of an execution that is not finished yet.
 UNFINISHED = ("RUNNING", "PENDING_REDRIVE")
 
-# moto's interpreter logs every failed state at ERROR level, caught errors
-# included; the execution history already says the same thing.
-logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
 
 
 # --------------------------------------------------------------------------
