@@ -46,7 +46,6 @@ service and action (``DynamoDB PutItem``), not by every parameter.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import time
