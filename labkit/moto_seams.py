@@ -35,12 +35,16 @@ moto method                   what labkit does instead
 ``send_dynamodb_items``       DynamoDB stream mappings, in batches of BatchSize
 ============================  ===============================================
 
+:func:`forget_elasticache_resource` (no patch: called by
+:mod:`labkit.elasticache` after a delete) removes a deleted cache cluster or
+replication group from moto, which otherwise keeps it ``deleting`` forever.
+
 moto's internals change between releases. :data:`SEAMS` lists every method
-this module replaces or calls, with the parameter names it was written
-against; :func:`install` checks them all first and refuses, naming what moved,
-if any differs. ``tests/test_moto_seams.py`` checks the same list, so an
-upgrade of moto that moves a seam fails loudly instead of quietly running
-nothing.
+(and instance attribute) this module replaces or uses, with the parameter
+names it was written against; :func:`install` checks them all first and
+refuses, naming what moved, if any differs. ``tests/test_moto_seams.py``
+checks the same list, so an upgrade of moto that moves a seam fails loudly
+instead of quietly running nothing.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class Seam:
     qualname: str
     params: tuple[str, ...] | None  # expected parameter names; None: only existence
     patched: bool  # True: labkit replaces it; False: labkit calls it
+    instance: bool = False  # an instance attribute: only its class is checked here, the tests check real objects
 
     @property
     def path(self) -> str:
@@ -124,8 +129,15 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.sqs.models", "SQSBackend.delete_message", ("self", "queue_name", "receipt_handle"), False),
     Seam("moto.sqs.models", "SQSBackend.send_message", None, False),
     Seam("moto.sns.models", "SNSBackend.publish", None, False),
+    Seam("moto.elasticache.models", "elasticache_backends", None, False),
+    Seam("moto.elasticache.models", "ElastiCacheBackend.cache_clusters", None, False, instance=True),
+    Seam("moto.elasticache.models", "ElastiCacheBackend.replication_groups", None, False, instance=True),
+    Seam("moto.elasticache.models", "ElastiCacheBackend.tagging_service", None, False, instance=True),
+    Seam("moto.elasticache.models", "CacheCluster.arn", None, False, instance=True),
+    Seam("moto.elasticache.models", "ReplicationGroup.arn", None, False, instance=True),
+    Seam("moto.utilities.tagging_service", "TaggingService.delete_all_tags_for_resource", ("self", "arn"), False),
     Seam("moto.events.models", "EventsBackend.put_events", ("self", "events"), False),
-    Seam("moto.events.models", "Rule.targets", None, False),
+    Seam("moto.events.models", "Rule.targets", None, False, instance=True),
     Seam("moto.events.models", "EventsBackend.describe_event_bus", ("self", "name"), False),
     Seam("moto.events.models", "EventPattern.load", ("raw_pattern",), False),
     Seam("moto.events.models", "EventPattern.matches_event", ("self", "event"), False),
@@ -148,11 +160,10 @@ FUNCTION_ATTRIBUTES = (
 
 def _resolve(seam: Seam) -> Any:
     target: Any = importlib.import_module(seam.module)
-    for part in seam.qualname.split("."):
-        if part == "targets" and seam.qualname == "Rule.targets":
-            return target  # an instance attribute: checked on a real rule by the tests
+    parts = seam.qualname.split(".")
+    for part in parts[:-1] if seam.instance else parts:
         target = getattr(target, part)
-    return target
+    return target  # for an instance attribute, its class (the tests check the attribute on real objects)
 
 
 def check_seams() -> list[str]:
@@ -941,3 +952,30 @@ def _dynamodb_record(item: Any, source: str, region: str) -> dict[str, Any]:
     return {"eventID": record["eventID"], "eventName": record["eventName"],
             "eventVersion": record["eventVersion"], "eventSource": record["eventSource"],
             "awsRegion": region, "dynamodb": dynamodb, "eventSourceARN": source}
+
+
+# --------------------------------------------------------------------------
+# ElastiCache: deleted clusters and replication groups
+# --------------------------------------------------------------------------
+
+
+def forget_elasticache_resource(region: str, kind: str, resource_id: str, account_id: str | None = None) -> bool:
+    """Let moto forget a deleted cache cluster (``kind="cluster"``) or
+    replication group (``kind="group"``), and its tags, as AWS does once the
+    deletion finishes. moto keeps it ``deleting`` forever, so creating the same
+    id again failed with ``CacheClusterAlreadyExists``. :mod:`labkit.elasticache`
+    calls this after a successful delete. True when moto had it."""
+    from labkit import sandbox
+    from moto.elasticache.models import elasticache_backends
+
+    if kind not in ("cluster", "group"):
+        raise ValueError(f"kind must be 'cluster' or 'group', not {kind!r}")
+    if account_id is None:
+        account_id = sandbox._SANDBOX.account_id if sandbox._SANDBOX else sandbox.ACCOUNT_ID
+    backend = elasticache_backends[account_id][region]
+    store = backend.cache_clusters if kind == "cluster" else backend.replication_groups
+    resource = store.pop(resource_id, None)
+    if resource is None:
+        return False
+    backend.tagging_service.delete_all_tags_for_resource(resource.arn)
+    return True

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 import labkit
 from labkit import moto_seams
@@ -140,3 +141,73 @@ def test_eventbridge_seams_are_installed_and_read_real_objects(lab):
         assert hasattr(replay, name), name
     assert isinstance(backend.archives["a"].events, list)
     assert events.describe_replay(ReplayName="r")["State"] == "COMPLETED"
+
+
+def test_instance_attributes_named_in_seams_exist_on_real_objects(lab):
+    """Seams with ``instance=True`` are attributes of moto's objects: only their
+    class is checked by check_seams(), so check each on a real object here."""
+    from moto.awslambda.utils import get_backend
+    from moto.elasticache.models import elasticache_backends
+    from moto.events.models import events_backends
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    role = lab.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lab.client("lambda").create_function(FunctionName="f", Role=role, Runtime="python3.12",
+                                         Handler="app.handler", Code={"ZipFile": zip_code("x = 1\n")})
+    lab.client("lambda").put_function_event_invoke_config(FunctionName="f", MaximumRetryAttempts=1)
+    queue_arn = lab.arn("sqs", "q")
+    lab.client("sqs").create_queue(QueueName="q")
+    topic = lab.client("sns").create_topic(Name="t")["TopicArn"]
+    sub = lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                                      ReturnSubscriptionArn=True)["SubscriptionArn"]
+    lab.client("events").put_rule(Name="r", EventPattern=json.dumps({"source": ["x"]}))
+    ec = lab.client("elasticache")
+    ec.create_cache_cluster(CacheClusterId="c", Engine="memcached", CacheNodeType="cache.t3.micro", NumCacheNodes=1)
+    ec.create_replication_group(ReplicationGroupId="g", ReplicationGroupDescription="d", Engine="redis",
+                                CacheNodeType="cache.t3.micro", NumCacheClusters=1)
+    elasticache = elasticache_backends[lab.account_id][lab.region]
+    objects = {
+        ("moto.events.models", "Rule"): events_backends[lab.account_id][lab.region].event_buses["default"].rules["r"],
+        ("moto.sqs.models", "SQSBackend"): sqs_backends[lab.account_id][lab.region],
+        ("moto.awslambda.models", "EventInvokeConfig"):
+            get_backend(lab.account_id, lab.region).get_function("f").event_invoke_config[0],
+        ("moto.sns.models", "Subscription"): sns_backends[lab.account_id][lab.region].subscriptions[sub],
+        ("moto.elasticache.models", "ElastiCacheBackend"): elasticache,
+        ("moto.elasticache.models", "CacheCluster"): elasticache.cache_clusters["c"],
+        ("moto.elasticache.models", "ReplicationGroup"): elasticache.replication_groups["g"],
+    }
+    instance_seams = [seam for seam in moto_seams.SEAMS if seam.instance]
+    assert instance_seams
+    for seam in instance_seams:
+        owner, attribute = seam.qualname.rsplit(".", 1)
+        assert (seam.module, owner) in objects, f"add a real {owner} to this test for {seam.path}"
+        assert hasattr(objects[(seam.module, owner)], attribute), seam.path
+
+
+def test_a_deleted_cache_cluster_or_replication_group_id_can_be_created_again(lab):
+    """moto keeps deleted ElastiCache resources 'deleting' forever; labkit lets it
+    forget them, so a notebook that creates and deletes them can run twice."""
+    ec = lab.client("elasticache")
+    for attempt in ("first", "second"):
+        tags = [{"Key": "attempt", "Value": "first"}] if attempt == "first" else []
+        arn = ec.create_cache_cluster(CacheClusterId="again", Engine="memcached", CacheNodeType="cache.t3.micro",
+                                      NumCacheNodes=1, Tags=tags)["CacheCluster"]["ARN"]
+        assert ec.list_tags_for_resource(ResourceName=arn)["TagList"] == tags  # no tags left from the first
+        ec.delete_cache_cluster(CacheClusterId="again")
+        with pytest.raises(ClientError) as error:
+            ec.describe_cache_clusters(CacheClusterId="again")
+        assert error.value.response["Error"]["Code"] == "CacheClusterNotFound"
+
+        ec.create_replication_group(ReplicationGroupId="again-rg", ReplicationGroupDescription=attempt,
+                                    Engine="redis", CacheNodeType="cache.t3.micro", NumCacheClusters=2)
+        ec.delete_replication_group(ReplicationGroupId="again-rg")
+        with pytest.raises(ClientError) as error:
+            ec.describe_replication_groups(ReplicationGroupId="again-rg")
+        assert error.value.response["Error"]["Code"] == "ReplicationGroupNotFoundFault"
+
+
+def test_forget_elasticache_resource_only_knows_clusters_and_groups(lab):
+    assert moto_seams.forget_elasticache_resource(lab.region, "cluster", "never-created") is False
+    with pytest.raises(ValueError):
+        moto_seams.forget_elasticache_resource(lab.region, "snapshot", "x")
