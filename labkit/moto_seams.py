@@ -21,6 +21,9 @@ moto method                   what labkit does instead
 ``source_mapping``            until the visibility timeout (then DLQ redrive)
 ``Subscription.publish``,     SNS to Lambda: an AWS-shaped SNS event, invoked
 ``send_sns_message``          asynchronously (moto would try Docker)
+``put_/update_function_``     PutFunctionEventInvokeConfig replaces the
+``event_invoke_config``       configuration, Update changes only what it names
+                              (moto appended, and kept reading the first)
 ``Rule.send_to_targets``      EventBridge: disabled and schedule-only rules
                               receive no events; SQS, CloudWatch Logs, Lambda
                               and SNS targets get the payload their Input,
@@ -103,6 +106,10 @@ SEAMS: tuple[Seam, ...] = (
          ("self", "function_arn", "items", "source"), True),
     Seam("moto.awslambda.models", "LambdaBackend.create_event_source_mapping", ("self", "spec"), True),
     Seam("moto.awslambda.models", "LambdaBackend.update_event_source_mapping", ("self", "uuid", "spec"), True),
+    Seam("moto.awslambda.models", "LambdaBackend.put_function_event_invoke_config",
+         ("self", "function_name", "config"), True),
+    Seam("moto.awslambda.models", "LambdaBackend.update_function_event_invoke_config",
+         ("self", "function_name", "config"), True),
     Seam("moto.sqs.models", "Queue.add_message", ("self", "message"), True),
     Seam("moto.sqs.models", "SQSBackend.send_message_batch", ("self", "queue_name", "entries"), True),
     Seam("moto.sns.models", "Subscription.publish",
@@ -128,6 +135,7 @@ SEAMS: tuple[Seam, ...] = (
          False),
     Seam("moto.sqs.models", "SQSBackend.delete_message", ("self", "queue_name", "receipt_handle"), False),
     Seam("moto.sqs.models", "SQSBackend.send_message", None, False),
+    Seam("moto.awslambda.models", "EventInvokeConfig.config", None, False, instance=True),
     Seam("moto.sns.models", "SNSBackend.publish", None, False),
     Seam("moto.elasticache.models", "elasticache_backends", None, False),
     Seam("moto.elasticache.models", "ElastiCacheBackend.cache_clusters", None, False, instance=True),
@@ -220,6 +228,8 @@ def install() -> None:
             "moto.awslambda.models.LambdaBackend.send_dynamodb_items": _send_dynamodb_items,
             "moto.awslambda.models.LambdaBackend.create_event_source_mapping": _create_event_source_mapping,
             "moto.awslambda.models.LambdaBackend.update_event_source_mapping": _update_event_source_mapping,
+            "moto.awslambda.models.LambdaBackend.put_function_event_invoke_config": _put_event_invoke_config,
+            "moto.awslambda.models.LambdaBackend.update_function_event_invoke_config": _update_event_invoke_config,
             "moto.sqs.models.Queue.add_message": _queue_add_message,
             "moto.sqs.models.SQSBackend.send_message_batch": _send_message_batch,
             "moto.sns.models.Subscription.publish": _subscription_publish,
@@ -313,8 +323,28 @@ def reserved_concurrency(fn: Any) -> int | None:
 
 
 def event_invoke_config(fn: Any) -> dict[str, Any]:
+    """The function's asynchronous invocation settings (``{}`` when none are set)."""
     configs = _latest(fn).event_invoke_config
-    return dict(configs[0].config) if configs else {}
+    return dict(configs[-1].config) if configs else {}
+
+
+def _put_event_invoke_config(original: Any, backend: Any, function_name: str,
+                             config: dict[str, Any]) -> dict[str, Any]:
+    """PutFunctionEventInvokeConfig overwrites the function's configuration, and
+    the settings it leaves out are removed (moto appends a second configuration
+    and keeps reading the first)."""
+    response = original(backend, function_name, config)  # validates and appends
+    del backend.get_function(function_name).event_invoke_config[:-1]
+    return response  # type: ignore[no-any-return]
+
+
+def _update_event_invoke_config(original: Any, backend: Any, function_name: str,
+                                config: dict[str, Any]) -> dict[str, Any]:
+    """UpdateFunctionEventInvokeConfig changes only the settings it names (moto
+    treats it as a put, which drops the others)."""
+    configs = backend.get_function(function_name).event_invoke_config
+    current = dict(configs[-1].config) if configs else {}
+    return original(backend, function_name, {**current, **config})  # type: ignore[no-any-return]
 
 
 def resolve_function(name_or_arn: str, qualifier: str | None, region: str | None) -> tuple[Any, str, str | None]:

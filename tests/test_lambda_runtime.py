@@ -316,6 +316,26 @@ def test_async_failures_are_retried_then_sent_to_the_on_failure_destination(lab,
     assert metric_sum(lab, "flaky", "Errors") == 2
 
 
+def test_a_second_put_of_the_async_config_replaces_the_first(lab, role, lam):
+    """PutFunctionEventInvokeConfig overwrites (moto kept the first one), and
+    UpdateFunctionEventInvokeConfig changes only what it names."""
+    failures, arn = out_queue(lab, "failures"), lab.arn("sqs", "failures")
+    create(lam, role, "flaky", "def handler(event, context):\n    raise RuntimeError('down')\n")
+    lam.put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=0)
+    lam.put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=1,
+                                         DestinationConfig={"OnFailure": {"Destination": arn}})
+    lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"n": 1}')
+    [record] = drain(lab, failures)
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    lam.update_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=2)
+    lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"n": 2}')
+    [record] = drain(lab, failures)  # the destination stayed
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    lam.put_function_event_invoke_config(FunctionName="flaky", MaximumRetryAttempts=0)
+    lam.invoke(FunctionName="flaky", InvocationType="Event", Payload=b'{"n": 3}')
+    assert drain(lab, failures) == []  # the put left DestinationConfig out: it is gone
+
+
 def test_versions_and_aliases_run_their_own_code(lab, role, lam):
     create(lam, role, "ver", "def handler(event, context):\n    return 'v1'\n")
     version = lam.publish_version(FunctionName="ver")["Version"]

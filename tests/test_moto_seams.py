@@ -211,3 +211,34 @@ def test_forget_elasticache_resource_only_knows_clusters_and_groups(lab):
     assert moto_seams.forget_elasticache_resource(lab.region, "cluster", "never-created") is False
     with pytest.raises(ValueError):
         moto_seams.forget_elasticache_resource(lab.region, "snapshot", "x")
+
+
+def test_event_invoke_config_put_overwrites_and_update_merges(lab):
+    from moto.awslambda.utils import get_backend
+
+    lam = lab.client("lambda")
+    role = lab.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(FunctionName="f", Role=role, Runtime="python3.12", Handler="app.handler",
+                        Code={"ZipFile": zip_code("x = 1\n")})
+    failures = lab.arn("sqs", "failures")
+
+    def current():
+        got = lam.get_function_event_invoke_config(FunctionName="f")
+        listed = lam.list_function_event_invoke_configs(FunctionName="f")["FunctionEventInvokeConfigs"]
+        keys = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+        assert [{k: c[k] for k in keys if k in c} for c in listed] == [{k: got[k] for k in keys if k in got}]
+        runtime = moto_seams.event_invoke_config(get_backend(lab.account_id, lab.region).get_function("f"))
+        assert runtime == {k: got[k] for k in keys if k in got}
+        return runtime
+
+    lam.put_function_event_invoke_config(FunctionName="f", MaximumRetryAttempts=0,
+                                         DestinationConfig={"OnFailure": {"Destination": failures}})
+    lam.put_function_event_invoke_config(FunctionName="f", MaximumEventAgeInSeconds=120)
+    assert current() == {"MaximumEventAgeInSeconds": 120}  # the settings left out are removed
+    lam.update_function_event_invoke_config(FunctionName="f", MaximumRetryAttempts=1)
+    assert current() == {"MaximumEventAgeInSeconds": 120, "MaximumRetryAttempts": 1}
+    with pytest.raises(ClientError):
+        lam.put_function_event_invoke_config(FunctionName="f", MaximumEventAgeInSeconds=99999)
+    assert current() == {"MaximumEventAgeInSeconds": 120, "MaximumRetryAttempts": 1}  # a refused put changes nothing
+    lam.delete_function_event_invoke_config(FunctionName="f")
+    assert lam.list_function_event_invoke_configs(FunctionName="f")["FunctionEventInvokeConfigs"] == []
