@@ -20,7 +20,10 @@ moto method                   what labkit does instead
 ``create_/update_event_``     batch responses; failed messages stay in flight
 ``source_mapping``            until the visibility timeout (then DLQ redrive)
 ``Subscription.publish``,     SNS to Lambda: an AWS-shaped SNS event, invoked
-``send_sns_message``          asynchronously (moto would try Docker)
+``send_sns_message``          asynchronously (moto would try Docker). A
+                              delivery to a deleted queue or function goes to
+                              the subscription's dead-letter queue (or is
+                              dropped) and Publish succeeds (moto raised)
 ``put_/update_function_``     PutFunctionEventInvokeConfig replaces the
 ``event_invoke_config``       configuration, Update changes only what it names
                               (moto appended, and kept reading the first)
@@ -134,9 +137,19 @@ SEAMS: tuple[Seam, ...] = (
          ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"),
          False),
     Seam("moto.sqs.models", "SQSBackend.delete_message", ("self", "queue_name", "receipt_handle"), False),
-    Seam("moto.sqs.models", "SQSBackend.send_message", None, False),
+    Seam("moto.sqs.models", "SQSBackend.send_message",
+         ("self", "queue_name", "message_body", "message_attributes", "delay_seconds", "deduplication_id",
+          "group_id", "system_attributes", "validate_group_id"), False),
+    Seam("moto.sqs.models", "SQSBackend.queues", None, False, instance=True),
+    Seam("moto.sqs.exceptions", "SQSException", None, False),
+    Seam("moto.awslambda.exceptions", "LambdaClientError", None, False),
     Seam("moto.awslambda.models", "EventInvokeConfig.config", None, False, instance=True),
     Seam("moto.sns.models", "SNSBackend.publish", None, False),
+    Seam("moto.sns.models", "Subscription.get_post_data",
+         ("self", "message", "message_id", "subject", "message_attributes"), False),
+    Seam("moto.sns.models", "Subscription._parse_message_structure", ("self", "message", "protocol"), False),
+    Seam("moto.sns.models", "Subscription.attributes", None, False, instance=True),
+    Seam("moto.sns.models", "Subscription.protocol", None, False, instance=True),
     Seam("moto.elasticache.models", "elasticache_backends", None, False),
     Seam("moto.elasticache.models", "ElastiCacheBackend.cache_clusters", None, False, instance=True),
     Seam("moto.elasticache.models", "ElastiCacheBackend.replication_groups", None, False, instance=True),
@@ -587,6 +600,9 @@ def _queue_by_arn(arn: str) -> Any:
 
 def _queue_add_message(original: Any, queue: Any, message: Any) -> None:
     """A message arrived: the mapping's poller picks it up at once."""
+    delivery = getattr(_SNS_DELIVERY, "current", None)
+    if delivery is not None:
+        delivery.accepted = True  # an SNS delivery to this queue succeeded; what the poller does is not SNS's
     original(queue, message)
     pending = getattr(_DEFER, "queues", None)
     if pending is not None:
@@ -718,8 +734,19 @@ def _sqs_record(queue: Any, message: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------
-# SNS subscriptions with protocol lambda
+# SNS deliveries: Lambda subscribers, and the subscription's dead-letter queue
 # --------------------------------------------------------------------------
+
+
+@dataclass
+class _SnsDelivery:
+    """One message on its way to one subscription."""
+
+    subscription: Any
+    message_id: str
+    attributes: dict[str, Any]
+    accepted: bool = False  # the endpoint took it: later errors are not SNS's delivery failing
+
 
 _SNS_DELIVERY = threading.local()
 
@@ -727,20 +754,84 @@ _SNS_DELIVERY = threading.local()
 def _subscription_publish(original: Any, subscription: Any, message: str, message_id: str,
                           subject: str | None = None, message_attributes: Any = None, group_id: Any = None,
                           deduplication_id: Any = None, message_structure: Any = None) -> None:
-    """Remember which topic and message a Lambda delivery is for; moto applies
-    the filter policy and message structure, then calls send_sns_message."""
-    _SNS_DELIVERY.current = (subscription, message_id, message_attributes or {})
+    """Deliver to one subscription (moto applies the filter policy and message
+    structure, then sends to the queue or calls send_sns_message). A delivery
+    the endpoint refuses, because the queue or function was deleted, is a
+    client-side error on AWS: SNS does not retry it, Publish still succeeds, and
+    the message goes to the subscription's dead-letter queue, or is discarded
+    when the subscription has none (moto raises, so Publish failed)."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.sqs.exceptions import SQSException
+
+    delivery = _SnsDelivery(subscription, message_id, message_attributes or {})
+    outer = getattr(_SNS_DELIVERY, "current", None)
+    _SNS_DELIVERY.current = delivery
     try:
         original(subscription, message, message_id, subject, message_attributes, group_id,
                  deduplication_id, message_structure)
+    except (SQSException, LambdaClientError):
+        if delivery.accepted:
+            raise
+        _dead_letter(subscription, message, message_id, subject, message_attributes, group_id,
+                     deduplication_id, message_structure)
     finally:
-        _SNS_DELIVERY.current = None
+        _SNS_DELIVERY.current = outer
+
+
+def _dead_letter(subscription: Any, message: str, message_id: str, subject: str | None,
+                 message_attributes: Any, group_id: Any, deduplication_id: Any, message_structure: Any) -> None:
+    """Send an undeliverable message to the queue in the subscription's
+    RedrivePolicy, in the form the subscriber would have received it: the SNS
+    JSON envelope, or the bare message with its attributes as SQS message
+    attributes when RawMessageDelivery is on. SNS adds no attributes of its
+    own. Without a RedrivePolicy, or when that queue is gone too, the message
+    is dropped."""
+    from moto.sqs.exceptions import SQSException
+
+    try:
+        target = str(json.loads(subscription.attributes.get("RedrivePolicy") or "{}")["deadLetterTargetArn"])
+        service, region, account_id, name = _arn_parts(target)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return
+    sqs = _sqs_backend(account_id, region) if service == "sqs" else None
+    queue = sqs.queues.get(name) if sqs is not None else None
+    if queue is None:
+        return
+    if message_structure == "json":
+        message = subscription._parse_message_structure(message, subscription.protocol)
+    attributes = None
+    if subscription.protocol != "lambda" and subscription.attributes.get("RawMessageDelivery"):
+        body = message
+        attributes = _raw_message_attributes(message_attributes or {})
+    else:
+        body = json.dumps(subscription.get_post_data(message, message_id, subject,
+                                                     message_attributes=message_attributes),
+                          sort_keys=True, indent=2, separators=(",", ": "))
+    fifo = bool(queue.fifo_queue)
+    try:
+        sqs.send_message(name, body, message_attributes=attributes,
+                         deduplication_id=(deduplication_id or message_id) if fifo else None,
+                         group_id=group_id if fifo else None)
+    except SQSException:
+        pass  # AWS counts it in NumberOfNotificationsFailedToRedriveToDlq; the message is lost
+
+
+def _raw_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SNS message attributes as SQS message attributes (what raw delivery sends)."""
+    out = {}
+    for key, value in attributes.items():
+        kind = str(value["Type"])
+        field = "BinaryValue" if kind.startswith("Binary") else "StringValue"
+        out[key] = {"DataType": kind, field: value["Value"] if field == "BinaryValue" else str(value["Value"])}
+    return out
 
 
 def _send_sns_message(original: Any, backend: Any, function_name: str, message: str,
                       subject: str | None = None, qualifier: str | None = None) -> None:
     """SNS invokes the function asynchronously with an SNS event."""
-    subscription, message_id, attributes = getattr(_SNS_DELIVERY, "current", None) or (None, "", {})
+    delivery = getattr(_SNS_DELIVERY, "current", None)
+    subscription = delivery.subscription if delivery is not None else None
+    message_id, attributes = (delivery.message_id, delivery.attributes) if delivery is not None else ("", {})
     topic_arn = subscription.topic.arn if subscription is not None else ""
     record = {
         "EventSource": "aws:sns",
@@ -762,7 +853,9 @@ def _send_sns_message(original: Any, backend: Any, function_name: str, message: 
         },
     }
     target = f"{function_name}:{qualifier}" if qualifier else function_name
-    fn, invoked, resource = _resolve_in(backend, target, None)
+    fn, invoked, resource = _resolve_in(backend, target, None)  # a deleted function raises here
+    if delivery is not None:
+        delivery.accepted = True
     lambda_runtime.invoke_async(fn, json.dumps({"Records": [record]}), invoked_arn=invoked, resource=resource)
 
 

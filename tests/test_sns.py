@@ -264,18 +264,132 @@ def test_failing_lambda_subscriber_is_retried_by_lambda_then_sent_to_its_destina
     assert _bodies(aws, dlq_url) == []  # SNS delivered it: its subscription DLQ has nothing to do
 
 
-def test_moto_still_ignores_subscription_redrive_for_a_deleted_queue(aws):
-    """The chapter's note says the emulation does not honour RedrivePolicy (and
-    that Publish fails instead). If this starts failing, moto changed: update the note."""
+def _messages(aws, url):
+    """(body, SQS message attributes) of every message on the queue, deleted as read."""
+    out = []
+    while batch := aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                              MessageAttributeNames=["All"]).get("Messages", []):
+        for m in batch:
+            out.append((m["Body"], m.get("MessageAttributes", {})))
+            aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def _redrive(dlq_arn):
+    return {"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})}
+
+
+def test_a_deleted_subscriber_queue_sends_the_message_to_the_subscription_dlq(aws):
+    """A client-side error (the endpoint is gone): Publish succeeds, SNS does not
+    retry, and the message lands in the subscription's DLQ as the subscriber
+    would have received it: the JSON envelope, with no attributes of SNS's own."""
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("gone"))
+    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    other_url, other_arn = _queue(aws, _name("other"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=other_arn)
+    aws["sqs"].delete_queue(QueueUrl=url)
+    sent = aws["sns"].publish(TopicArn=topic, Message="lost", Subject="s",
+                              MessageAttributes={"k": {"DataType": "Number", "StringValue": "7"}})
+    [(body, attributes)] = _messages(aws, dlq_url)
+    envelope = json.loads(body)
+    assert (envelope["Type"], envelope["MessageId"], envelope["TopicArn"], envelope["Message"],
+            envelope["Subject"]) == ("Notification", sent["MessageId"], topic, "lost", "s")
+    assert envelope["MessageAttributes"] == {"k": {"Type": "Number", "Value": "7"}}
+    assert attributes == {}
+    assert [json.loads(b)["Message"] for b in _bodies(aws, other_url)] == ["lost"]  # the others still get it
+    assert len(aws["sns"].list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]) == 2  # nothing unsubscribed
+
+
+def test_raw_delivery_puts_the_bare_message_and_its_attributes_in_the_dlq(aws):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
     url, arn = _queue(aws, _name("gone"))
     dlq_url, dlq_arn = _queue(aws, _name("dlq"))
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                         Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn})})
+                         Attributes={**_redrive(dlq_arn), "RawMessageDelivery": "true"})
     aws["sqs"].delete_queue(QueueUrl=url)
-    with pytest.raises(ClientError):
-        aws["sns"].publish(TopicArn=topic, Message="lost")
-    assert _bodies(aws, dlq_url) == []
+    aws["sns"].publish(TopicArn=topic, Message="raw",
+                       MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}})
+    assert _messages(aws, dlq_url) == [("raw", {"k": {"DataType": "String", "StringValue": "v"}})]
+
+
+def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws):
+    name = _name("fn")
+    arn = _function(aws, name, "def handler(event, context):\n    print('RAN')\n")
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    aws["lambda"].delete_function(FunctionName=name)
+    sent = aws["sns"].publish(TopicArn=topic, Message="for the function")
+    [(body, attributes)] = _messages(aws, dlq_url)
+    assert (json.loads(body)["Message"], json.loads(body)["MessageId"]) == ("for the function", sent["MessageId"])
+    assert attributes == {}
+
+
+def test_without_a_dlq_an_undeliverable_message_is_dropped_and_publish_succeeds(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("gone"))
+    other_url, other_arn = _queue(aws, _name("other"))
+    name = _name("fn")
+    fn = _function(aws, name, "def handler(event, context):\n    pass\n")
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=other_arn)
+    aws["sqs"].delete_queue(QueueUrl=url)
+    aws["lambda"].delete_function(FunctionName=name)
+    assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert [json.loads(b)["Message"] for b in _bodies(aws, other_url)] == ["m"]
+
+
+def test_a_filtered_out_message_never_reaches_the_dlq(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("gone"))
+    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                         Attributes={**_redrive(dlq_arn), "FilterPolicy": json.dumps({"k": ["yes"]})})
+    aws["sqs"].delete_queue(QueueUrl=url)
+    for value in ("no", "yes"):
+        aws["sns"].publish(TopicArn=topic, Message=value,
+                           MessageAttributes={"k": {"DataType": "String", "StringValue": value}})
+    assert [json.loads(b)["Message"] for b in _bodies(aws, dlq_url)] == ["yes"]
+
+
+def test_the_dlq_gets_the_protocol_s_part_of_a_json_message_structure(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("gone"))
+    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    aws["sqs"].delete_queue(QueueUrl=url)
+    aws["sns"].publish(TopicArn=topic, MessageStructure="json",
+                       Message=json.dumps({"default": "for everyone", "sqs": "for queues"}))
+    assert [json.loads(b)["Message"] for b in _bodies(aws, dlq_url)] == ["for queues"]
+    with pytest.raises(ClientError):  # SNS's own validation still fails the publish
+        aws["sns"].publish(TopicArn=topic, MessageStructure="json", Message="not JSON")
+
+
+def test_a_fifo_subscription_dead_letters_to_its_fifo_dlq_with_the_group(aws):
+    topic, (fifo,) = _fifo_topic(aws)
+    dlq_url, dlq_arn = _queue(aws, _name("dlq") + ".fifo", FifoQueue="true")
+    [sub] = aws["sns"].list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    aws["sns"].set_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"], AttributeName="RedrivePolicy",
+                                           AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}))
+    aws["sqs"].delete_queue(QueueUrl=fifo)
+    for n in range(2):
+        aws["sns"].publish(TopicArn=topic, Message=f"m{n}", MessageGroupId="g")
+    got = aws["sqs"].receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10,
+                                     AttributeNames=["MessageGroupId"])["Messages"]
+    assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in got] == [("m0", "g"), ("m1", "g")]
+
+
+def test_a_missing_dlq_loses_the_message_and_publish_still_succeeds(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("gone"))
+    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    aws["sqs"].delete_queue(QueueUrl=url)
+    aws["sqs"].delete_queue(QueueUrl=dlq_url)
+    assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 def test_fifo_topic_keeps_order_per_group(aws):
