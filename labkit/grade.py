@@ -69,6 +69,7 @@ from labkit.release import (
     ANSWER_TAG,
     SOLUTION_TAG,
     Lab,
+    LabFormatError,
     exercise_tags,
     lab_name,
     parse_lab,
@@ -1117,6 +1118,9 @@ def grade(
     source_sha256 = hashlib.sha256(source_bytes).hexdigest()
     source_text = source_bytes.decode("utf-8")
     lab = parse_lab(nbformat.reads(source_text, as_version=4), str(source_path))
+    for exercise in lab.exercises:
+        if exercise in LEADING_COLUMNS or exercise in TRAILING_COLUMNS:
+            raise LabFormatError(str(source_path), f"the exercise id {exercise!r} is also a gradebook column; rename it")
     from labkit import check
 
     check_source = Path(check.__file__ or "").read_text(encoding="utf-8")

@@ -31,7 +31,7 @@ from labkit.grade import (
     grade,
     kernel_environment,
 )
-from labkit.release import parse_lab, read_notebook, student_copy
+from labkit.release import LabFormatError, parse_lab, read_notebook, student_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "grading"
@@ -309,3 +309,12 @@ def test_checks_compare_plain_values() -> None:
     assert not ex.check("in a list", lambda: [Liar("sqs")], expected=["sns"]).passed
     assert ex.check("an honest subclass", lambda: Liar("sns"), expected="sns").passed
     assert ex.check("a dict subclass", lambda: __import__("collections").OrderedDict(a=1), expected={"a": 1}).passed
+
+
+def test_an_exercise_id_may_not_be_a_gradebook_column(tmp_path: Path) -> None:
+    source = read_notebook(MINI_LAB)
+    for cell in source.cells:
+        cell.metadata["tags"] = ["ex:score" if t == "ex:choice" else t for t in cell.metadata.get("tags", [])]
+    nbformat.write(source, tmp_path / "lab.ipynb")
+    with pytest.raises(LabFormatError, match="the exercise id 'score' is also a gradebook column"):
+        grade(tmp_path / "lab.ipynb", [SUBMISSIONS / "solved.ipynb"], tmp_path / "g.csv")
