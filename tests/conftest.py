@@ -89,6 +89,7 @@ def _restore_environment():
     os.environ.update(saved)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Group tests for pytest-xdist (``--dist loadgroup``): one group per file, so a
     notebook's nbval cells share a kernel and a module's fixtures are built once,
@@ -98,3 +99,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         spread = bool(getattr(module, "SPREAD", False)) if module is not None else False
         group = item.nodeid if spread else item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(name=group))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly if pytest-xdist ignored the groups: a notebook's nbval cells would then
+    be split across workers, each with its own kernel, and fail for no reason of their own."""
+    if session.config.getvalue("loadgroup") and session.items and "@" not in session.items[0].nodeid:
+        pytest.exit("pytest-xdist did not apply --dist loadgroup (pytest 9 breaks it): "
+                    "install the versions in requirements.txt", returncode=3)
