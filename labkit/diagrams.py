@@ -159,6 +159,23 @@ def icon(kind: str) -> type:
 Edge = tuple[str, str] | tuple[str, str, str]
 
 
+def placeholder_if_no_graphviz(title: str, alt: str, require_graphviz: bool | None = None) -> Figure | None:
+    """What to show when Graphviz is missing: ``None`` when it is installed.
+
+    Otherwise a placeholder :class:`Figure` that shows the alt text and how to
+    install Graphviz, or, when ``require_graphviz`` is true (default: the
+    ``LABKIT_REQUIRE_GRAPHVIZ`` environment variable, set by the book build),
+    :class:`GraphvizMissing`.
+    """
+    if graphviz_available():
+        return None
+    if require_graphviz is None:
+        require_graphviz = os.environ.get("LABKIT_REQUIRE_GRAPHVIZ") == "1"
+    if require_graphviz:
+        raise GraphvizMissing(INSTALL_HINT)
+    return Figure(title, alt, None, INSTALL_HINT)
+
+
 def draw(
     title: str,
     *,
@@ -195,12 +212,9 @@ def draw(
                 raise KeyError(f"edge {edge!r} names {end!r}, which is not in nodes")
     for kind, _ in nodes.values():
         icon(kind)  # fail early on an unknown service key
-    if require_graphviz is None:
-        require_graphviz = os.environ.get("LABKIT_REQUIRE_GRAPHVIZ") == "1"
-    if not graphviz_available():
-        if require_graphviz:
-            raise GraphvizMissing(INSTALL_HINT)
-        return Figure(title, alt, None, INSTALL_HINT)
+    placeholder = placeholder_if_no_graphviz(title, alt, require_graphviz)
+    if placeholder is not None:
+        return placeholder
 
     from diagrams import Cluster, Diagram
     from diagrams import Edge as DEdge

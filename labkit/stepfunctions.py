@@ -46,7 +46,6 @@ service and action (``DynamoDB PutItem``), not by every parameter.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -57,11 +56,9 @@ from labkit.diagrams import (
     CLUSTER_STYLE,
     EDGE_STYLE,
     GRAPH_STYLE,
-    INSTALL_HINT,
     NODE_STYLE,
     Figure,
-    GraphvizMissing,
-    graphviz_available,
+    placeholder_if_no_graphviz,
 )
 
 __all__ = [
@@ -640,11 +637,8 @@ def draw_state_machine(
     """
     graph = state_graph(definition)
     text = alt if alt is not None and alt.strip() else "A state machine. " + describe_state_machine(definition)
-    if require_graphviz is None:
-        require_graphviz = os.environ.get("LABKIT_REQUIRE_GRAPHVIZ") == "1"
-    if not graphviz_available():
-        if require_graphviz:
-            raise GraphvizMissing(INSTALL_HINT)
-        return Figure(title, text, None, INSTALL_HINT)
+    placeholder = placeholder_if_no_graphviz(title, text, require_graphviz)
+    if placeholder is not None:
+        return placeholder
     png = _digraph(graph, direction).pipe(format="png")
     return Figure(title, text, png)

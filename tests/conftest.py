@@ -105,6 +105,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Fail loudly if pytest-xdist ignored the groups: a notebook's nbval cells would then
     be split across workers, each with its own kernel, and fail for no reason of their own."""
-    if session.config.getvalue("loadgroup") and session.items and "@" not in session.items[0].nodeid:
+    if getattr(session.config.option, "loadgroup", False) and session.items and "@" not in session.items[0].nodeid:
         pytest.exit("pytest-xdist did not apply --dist loadgroup (pytest 9 breaks it): "
                     "install the versions in requirements.txt", returncode=3)
