@@ -79,14 +79,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-@pytest.fixture(autouse=True)
-def _restore_environment():
-    """labkit.start() rewrites os.environ in-process; put the honeypot back after each test,
-    so that kernels started later by this worker still see it."""
-    saved = dict(os.environ)
-    yield
+#: The environment every test item starts from: honeypot included.
+_TEST_ENVIRONMENT = dict(os.environ)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """labkit.start() rewrites os.environ in-process (in a test, or in a fixture
+    shared by a module). Put the honeypot back before every item, nbval cells
+    included, so that every kernel this worker starts still sees it."""
     os.environ.clear()
-    os.environ.update(saved)
+    os.environ.update(_TEST_ENVIRONMENT)
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
