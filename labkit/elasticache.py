@@ -452,14 +452,24 @@ def _new_dataset(engine: str) -> Any:
     return FakeServer(server_type="valkey" if engine == "valkey" else "redis")
 
 
+def _current(key: tuple[str, str], created: Any) -> _Deployment | None:
+    """The running deployment for ``key`` if it serves the same resource (same
+    creation time); a stale one, left by a deleted resource of the same id, is stopped.
+    Call with ``_LOCK`` held."""
+    dep = _DEPLOYMENTS.get(key)
+    if dep is not None and dep.created == created:
+        return dep
+    if dep is not None:
+        dep.stop()
+    return None
+
+
 def _cluster_deployment(region: str, cluster: dict[str, Any]) -> _Deployment:
     key = (region, cluster["CacheClusterId"])
     with _LOCK:
-        dep = _DEPLOYMENTS.get(key)
-        if dep is not None and dep.created == cluster.get("CacheClusterCreateTime"):
-            return dep
+        dep = _current(key, cluster.get("CacheClusterCreateTime"))
         if dep is not None:
-            dep.stop()
+            return dep
         engine = cluster.get("Engine", "redis")
         node_type = cluster.get("CacheNodeType", "")
         dep = _Deployment("cluster", engine, node_type, cluster.get("CacheClusterCreateTime"))
@@ -479,11 +489,9 @@ def _group_deployment(region: str, group: dict[str, Any]) -> _Deployment:
     gid = group["ReplicationGroupId"]
     key = (region, "rg:" + gid)
     with _LOCK:
-        dep = _DEPLOYMENTS.get(key)
-        if dep is not None and dep.created == group.get("ReplicationGroupCreateTime"):
-            return dep
+        dep = _current(key, group.get("ReplicationGroupCreateTime"))
         if dep is not None:
-            dep.stop()
+            return dep
         engine = group.get("Engine", "redis")
         count = _GROUP_SIZES.get((region, gid), len(group.get("MemberClusters") or []) or 1)
         dep = _Deployment("group", engine, group.get("CacheNodeType", ""), group.get("ReplicationGroupCreateTime"))
