@@ -39,6 +39,8 @@ moto method                   what labkit does instead
 ``Replay.replay_events``      a replay sends only the events in its time
                               window, to the rules in FilterArns
 ``send_dynamodb_items``       DynamoDB stream mappings, in batches of BatchSize
+``StepFunctionsParser``       an execution started without a name gets a
+``Backend.start_execution``    UUID, as on AWS (moto names it ``None``)
 ============================  ===============================================
 
 :func:`forget_elasticache_resource` (no patch: called by
@@ -122,6 +124,8 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.events.responses", "EventsHandler.put_events", ("self",), True),
     Seam("moto.events.responses", "EventsHandler.test_event_pattern", ("self",), True),
     Seam("moto.events.models", "Replay.replay_events", ("self", "archive"), True),
+    Seam("moto.stepfunctions.parser.models", "StepFunctionsParserBackend.start_execution",
+         ("self", "state_machine_arn", "name", "execution_input", "trace_header"), True),
     # Called.
     Seam("moto.awslambda.utils", "get_backend", ("account_id", "region"), False),
     Seam("moto.awslambda.models", "LambdaBackend.get_function", ("self", "function_name_or_arn", "qualifier"), False),
@@ -250,6 +254,7 @@ def install() -> None:
             "moto.events.responses.EventsHandler.put_events": _events_put_events,
             "moto.events.responses.EventsHandler.test_event_pattern": _events_test_event_pattern,
             "moto.events.models.Replay.replay_events": _replay_events,
+            "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution": _sfn_start_execution,
         }
         for path, replacement in replacements.items():
             module_name, class_name, attribute = path.rsplit(".", 2)
@@ -1102,3 +1107,16 @@ def forget_elasticache_resource(region: str, kind: str, resource_id: str, accoun
         return False
     backend.tagging_service.delete_all_tags_for_resource(resource.arn)
     return True
+
+
+# --------------------------------------------------------------------------
+# Step Functions
+# --------------------------------------------------------------------------
+
+
+def _sfn_start_execution(original: Any, backend: Any, state_machine_arn: str, name: str | None = None,
+                         *args: Any, **kwargs: Any) -> Any:
+    """StartExecution without a name: AWS generates a UUID; moto's interpreter
+    would name the execution ``None``, so a second unnamed start failed with
+    ExecutionAlreadyExists."""
+    return original(backend, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)

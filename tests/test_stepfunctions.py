@@ -347,3 +347,29 @@ def test_the_history_is_read_through_the_paginator(aws, roles):
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
     assert sum(e["type"] == "MapIterationSucceeded" for e in events) == 30
     assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+
+
+def test_executions_started_without_a_name_get_distinct_generated_names():
+    """AWS generates a UUID for an unnamed execution (moto alone would name it None)."""
+    import json as _json
+
+    import labkit
+
+    lab = labkit.start()
+    sfn = lab.client("stepfunctions")
+    iam = lab.client("iam")
+    role = iam.create_role(
+        RoleName="unnamed-executions-role",
+        AssumeRolePolicyDocument=_json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+    )["Role"]["Arn"]
+    arn = sfn.create_state_machine(
+        name="unnamed-executions",
+        definition=_json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
+        roleArn=role,
+    )["stateMachineArn"]
+    first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    names = [sfn.describe_execution(executionArn=a)["name"] for a in (first, second)]
+    assert first != second and "None" not in names
+    assert all(len(n) == 36 and n.count("-") == 4 for n in names)
