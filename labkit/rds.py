@@ -75,6 +75,8 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -436,26 +438,27 @@ class RdsConnection(sqlite3.Connection):
     def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
         return super().cursor(factory or _RdsCursor)
 
-    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+    @contextmanager
+    def _statement(self) -> Iterator[None]:
+        """Around every statement: refuse it on a closed or failed-over connection,
+        then record what a writer committed (replicas and restores read that record)."""
         self._guard()
         try:
-            return super().execute(sql, parameters)
+            yield
         finally:
             self._after()
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
+        with self._statement():
+            return super().execute(sql, parameters)
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
-        self._guard()
-        try:
+        with self._statement():
             return super().executemany(sql, parameters)
-        finally:
-            self._after()
 
     def executescript(self, script: str, /) -> sqlite3.Cursor:  # type: ignore[override]
-        self._guard()
-        try:
+        with self._statement():
             return super().executescript(script)
-        finally:
-            self._after()
 
     def commit(self) -> None:
         self._guard()
@@ -478,29 +481,22 @@ class RdsConnection(sqlite3.Connection):
 
 
 class _RdsCursor(sqlite3.Cursor):
+    """A cursor whose statements go through its connection's checks.
+
+    (``Connection.execute`` in CPython makes a plain cursor, hence the
+    overrides on both classes.)"""
+
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:  # type: ignore[override]
-        conn: RdsConnection = self.connection  # type: ignore[assignment]
-        conn._guard()
-        try:
+        with self.connection._statement():  # type: ignore[attr-defined]
             return super().execute(sql, parameters)
-        finally:
-            conn._after()
 
     def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:  # type: ignore[override]
-        conn: RdsConnection = self.connection  # type: ignore[assignment]
-        conn._guard()
-        try:
+        with self.connection._statement():  # type: ignore[attr-defined]
             return super().executemany(sql, parameters)
-        finally:
-            conn._after()
 
     def executescript(self, script: str, /) -> sqlite3.Cursor:  # type: ignore[override]
-        conn: RdsConnection = self.connection  # type: ignore[assignment]
-        conn._guard()
-        try:
+        with self.connection._statement():  # type: ignore[attr-defined]
             return super().executescript(script)
-        finally:
-            conn._after()
 
 
 def connect(
