@@ -3,40 +3,35 @@
 One import and one call set up every notebook::
 
     import labkit
-    lab = labkit.start()          # the offline AWS sandbox (see labkit.sandbox)
+    lab = labkit.start()          # the offline AWS sandbox
 
-Then the lab uses plain boto3. labkit only hides what is not the lesson:
+``import labkit`` alone already guarantees that no boto3 call reaches real
+AWS. Then the lab uses plain boto3, and ``lab.<service>`` holds the few
+helpers a chapter needs (``lab.rds.connect(...)``, ``lab.dynamodb.sweep_expired(...)``;
+``lab.services()`` lists them).
 
-The sandbox and the course's machinery:
+The package is a house in layers (``pyproject.toml`` enforces them):
 
-- :mod:`labkit.sandbox`  - fake credentials, the emulated account, reset
-- :mod:`labkit.offline`  - the guarantee that no request reaches real AWS
+- :mod:`labkit.core`     - sandbox, offline guard, hook dispatcher, service registry, clock
+- :mod:`labkit.services` - one package per simulated service (Lambda, SNS, EventBridge,
+  Step Functions, DynamoDB, ElastiCache, RDS)
 - :mod:`labkit.check`    - exercise checks with points and feedback
-- :mod:`labkit.diagrams` - architecture diagrams in one house style
-- :mod:`labkit.quiz`     - self-check quizzes that work in the static book too
-- :mod:`labkit.show`     - boto3 responses printed without the noise
-- :mod:`labkit.release`  - student copies of a lab (solutions replaced by stubs)
-- :mod:`labkit.grade`    - the auto-grader (``labkit grade``)
-- :mod:`labkit.book`     - how the HTML book renders check results
-
-Behaviour moto lacks, each driven by what you configured through boto3:
-
-- :mod:`labkit.moto_seams`     - every patch of moto internals, in one place
-- :mod:`labkit.lambda_runtime` - Lambda functions that really run, for every trigger
-- :mod:`labkit.lambda_pricing` - the Lambda cost arithmetic of the Lambda chapter
-- :mod:`labkit.sns`            - FIFO topic deduplication
-- :mod:`labkit.eventbridge`    - AWS service events, schedules, input transformers
-- :mod:`labkit.stepfunctions`  - state machines drawn from their ASL; execution helpers
-- :mod:`labkit.elasticache`    - Redis and Memcached servers behind the reported endpoints
-- :mod:`labkit.rds`            - SQL (SQLite) behind RDS and Aurora endpoints
-- :mod:`labkit.dynamodb`       - TTL sweeps, a streams client, simulated throttling
+- :mod:`labkit.notebook` - diagrams, quizzes, pretty printing, chapter calculators, the book's renderer
+- :mod:`labkit.grading`  - student copies and the auto-grader (``labkit release``, ``labkit grade``)
 """
 
-from labkit.check import between, contains, exercise, one_of, satisfies
-from labkit.sandbox import Sandbox, running, start
-from labkit.show import show
+from labkit.core import offline as _offline
+
+_offline.install()  # before anything else: no client made after this line can reach AWS
+
+import labkit.services as _services  # noqa: E402  (declares the services; imports none of them)
+from labkit.check import between, contains, exercise, one_of, satisfies  # noqa: E402
+from labkit.core.offline import OfflineError  # noqa: E402
+from labkit.core.sandbox import Sandbox, running, start  # noqa: E402
+from labkit.notebook.printing import show  # noqa: E402
 
 __all__ = [
+    "OfflineError",
     "Sandbox",
     "between",
     "contains",
@@ -47,4 +42,5 @@ __all__ = [
     "show",
     "start",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+del _services

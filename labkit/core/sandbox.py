@@ -5,21 +5,21 @@ Every notebook in the course starts with::
     import labkit
     lab = labkit.start()
 
-``start()`` does four things, in this order:
+``import labkit`` already guards botocore (:mod:`labkit.core.offline`).
+``start()`` then
 
-1. It replaces whatever AWS credentials the process could find (environment
+1. replaces whatever AWS credentials the process could find (environment
    variables, ``AWS_PROFILE``, ``~/.aws/credentials`` and ``~/.aws/config``)
-   with obviously fake ones, and pins the region. Your real account, if you
-   have one, is never read.
-2. It starts moto's ``mock_aws`` once for the process, with Step Functions
-   execution turned on, so boto3 calls are answered by a local emulation.
-3. It installs :mod:`labkit.offline`, which refuses any request that the
-   emulation did not answer before it can leave the machine, and the
-   behaviours moto lacks: Lambda code that really runs
-   (:mod:`labkit.lambda_runtime`), and the simulated data planes of SNS,
-   ElastiCache, RDS/Aurora and DynamoDB (:data:`DATA_PLANES`).
-4. It returns a :class:`Sandbox` handle: account id, region, a client factory
-   and ``reset()``.
+   with obviously fake ones, and pins the region: your real account, if you
+   have one, is never read;
+2. starts moto's ``mock_aws`` once for the process, with the configuration the
+   services ask for (Step Functions executes, Lambda never looks for Docker),
+   and lets the offline guard ask moto first;
+3. registers the hook dispatcher (:mod:`labkit.core.hooks`); each simulated
+   service installs itself at its first call (:mod:`labkit.core.registry`);
+4. returns a :class:`Sandbox` handle: account id, region, a client factory,
+   the sandbox clock, ``reset()``, and one attribute per service
+   (``lab.rds``, ``lab.dynamodb``...) for the helpers learners use.
 
 Running the cell again returns the same sandbox with everything you created
 still there. ``labkit.start(reset=True)`` wipes the account and starts clean.
@@ -29,18 +29,17 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import boto3
 import botocore.client
 
-from labkit import offline
+from labkit.core import aws, hooks, loopback, offline, registry
+from labkit.core.aws import ACCOUNT_ID, REGION
+from labkit.core.clock import Clock, clock
 
-#: The region every lab uses. moto emulates all regions; one is enough to learn.
-REGION = "us-east-1"
-#: moto's default account id.
-ACCOUNT_ID = "123456789012"
+__all__ = ["ACCOUNT_ID", "FAKE_CREDENTIALS", "REGION", "Sandbox", "isolate_credentials", "running", "start"]
 
 #: The fake credentials. They are not secret and could never sign a real request.
 FAKE_CREDENTIALS = {
@@ -62,27 +61,44 @@ _REMOVED_VARIABLES = (
     "AWS_CREDENTIAL_EXPIRATION",
 )
 
-#: moto settings: Step Functions really executes state machines, and Lambda
-#: never tries to reach a Docker engine (see :mod:`labkit.lambda_runtime`).
+#: moto settings of the sandbox itself (the services add theirs).
 MOTO_CONFIG: dict[str, Any] = {
-    "stepfunctions": {"execute_state_machine": True},
-    "lambda": {"use_docker": False},
     "core": {"mock_credentials": False, "reset_boto3_session": True},
 }
 
 
-@dataclass
 class Sandbox:
     """A handle on the emulated account.
 
     Attributes:
         region: the AWS region every client is created in.
         account_id: the emulated account's 12-digit id.
+        clock: the sandbox clock (``lab.clock.advance(60)`` moves simulated time).
+
+    Every simulated service is an attribute too: ``lab.rds.connect(...)``,
+    ``lab.dynamodb.sweep_expired(...)``. ``lab.services()`` lists them.
     """
 
-    region: str = REGION
-    account_id: str = ACCOUNT_ID
-    _session: boto3.session.Session | None = field(default=None, repr=False)
+    def __init__(self, region: str = REGION, account_id: str = ACCOUNT_ID) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.clock: Clock = clock
+        self._session: boto3.session.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"Sandbox(region={self.region!r}, account_id={self.account_id!r})"
+
+    def __getattr__(self, name: str) -> ModuleType:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return registry.ensure(name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(registry.declared()))
+
+    def services(self) -> dict[str, str]:
+        """Every service with helpers on this handle, and what it adds."""
+        return {name: service.summary for name, service in sorted(registry.declared().items())}
 
     def session(self) -> boto3.session.Session:
         """A boto3 session bound to the sandbox's region and fake credentials."""
@@ -103,11 +119,17 @@ class Sandbox:
 
     def arn(self, service: str, resource: str) -> str:
         """Build an ARN in this account and region, e.g. ``arn("sqs", "orders")``."""
-        return f"arn:aws:{service}:{self.region}:{self.account_id}:{resource}"
+        return aws.make_arn(service, resource, self.region, self.account_id)
 
     def reset(self) -> None:
-        """Delete everything in the emulated account (all services, all regions)."""
+        """Delete everything in the emulated account (all services, all regions):
+        moto's state, every simulated plane's state, servers and threads, and
+        the clock back to real time."""
         _mock().reset()
+        registry.reset_all()
+        loopback.stop_all()
+        clock.reset()
+        aws.forget_clients()
         self._session = None
 
 
@@ -162,12 +184,11 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     if _MOCK is None:
         from moto import mock_aws  # imported here: it takes ~0.2 s
 
-        _MOCK = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+        config = {**registry.moto_config(), **MOTO_CONFIG}
+        _MOCK = mock_aws(config=config)  # type: ignore[arg-type]
         _MOCK.start()
-        from labkit import moto_seams  # Lambda functions really run (labkit.lambda_runtime)
-
-        moto_seams.install()
-        _install_data_planes()
+        offline.adopt_moto()
+        hooks.install()
         # moto's ASL interpreter logs a full traceback for every error a state
         # machine catches; the execution history reports each error anyway.
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
@@ -180,46 +201,16 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     return _SANDBOX
 
 
-Handler = tuple[str, Any]
+def current() -> Sandbox:
+    """The running sandbox (raises if :func:`start` was not called)."""
+    if _SANDBOX is None:
+        raise RuntimeError("The sandbox is not running: call labkit.start() first.")
+    return _SANDBOX
 
 
-def register_handlers(handlers: tuple[Handler, ...] | list[Handler]) -> None:
-    """Add botocore event handlers for every client made from now on. Idempotent.
-
-    This is how labkit's simulated data planes listen to boto3 calls without
-    patching moto: each ``(event name, function)`` pair is appended to botocore's
-    ``BUILTIN_HANDLERS``, which every new session copies. Sessions made earlier
-    (boto3's default session, the sandbox's own) are dropped so that the next
-    client picks the handlers up.
-    """
-    from botocore.handlers import BUILTIN_HANDLERS
-
-    for entry in handlers:
-        if entry not in BUILTIN_HANDLERS:
-            BUILTIN_HANDLERS.append(entry)
-    boto3.DEFAULT_SESSION = None
-    if _SANDBOX is not None:
-        _SANDBOX._session = None
-
-
-def handlers_registered(handlers: tuple[Handler, ...] | list[Handler]) -> bool:
-    """True when every handler is registered."""
-    from botocore.handlers import BUILTIN_HANDLERS
-
-    return all(entry in BUILTIN_HANDLERS for entry in handlers)
-
-
-#: The simulated behaviours moto lacks, each in its own module, all driven by
-#: botocore event handlers (see each module's docstring).
-DATA_PLANES = ("sns", "elasticache", "rds", "dynamodb")
-
-
-def _install_data_planes() -> None:
-    """Register every simulated data plane before the first client is made."""
-    import importlib
-
-    for name in DATA_PLANES:
-        importlib.import_module(f"labkit.{name}").install()
+def current_region() -> str:
+    """The running sandbox's region, else the default one."""
+    return _SANDBOX.region if _SANDBOX is not None else REGION
 
 
 def running() -> bool:

@@ -1,0 +1,122 @@
+"""The sandbox clock: one time for every simulated plane.
+
+It runs with real time by default. ``lab.clock.advance(3600)`` moves it an
+hour ahead at once, so that a lesson about "after an hour" does not wait an
+hour. What labkit simulates reads its time here (TTL sweeps, throttling
+refill, SNS FIFO deduplication windows, replica lag, a cache node's downtime);
+what moto does on its own (an SQS visibility timeout, a Step Functions ``Wait``
+state) keeps real time, and each chapter says which is which.
+
+Work that should happen at a moment (a node that comes back after a
+failover) is scheduled with :meth:`Clock.call_at`; it runs the next time the
+clock is read at or after that moment, or when :meth:`Clock.advance` passes
+it. No thread waits for it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(order=True)
+class _Scheduled:
+    due: float
+    order: int
+    action: Callable[[], object] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+
+class Clock:
+    """Real time plus an offset that only moves forward."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._queue: list[_Scheduled] = []
+        self._counter = itertools.count()
+        self._lock = threading.RLock()
+        self._running = False
+
+    # --- reading ---------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since the epoch, as the sandbox sees them."""
+        moment = time.time() + self._offset
+        if self._queue:
+            self._run_due(moment)
+        return moment
+
+    def monotonic(self) -> float:
+        """A monotonic reading that moves with :meth:`advance` too (for intervals)."""
+        moment = time.monotonic() + self._offset
+        if self._queue:
+            self._run_due(time.time() + self._offset)
+        return moment
+
+    def __call__(self) -> float:
+        return self.monotonic()
+
+    @property
+    def offset(self) -> float:
+        """How far the clock runs ahead of real time, in seconds."""
+        return self._offset
+
+    # --- moving ----------------------------------------------------------
+    def advance(self, seconds: float) -> float:
+        """Move the clock ``seconds`` ahead (never back); run what falls due.
+        Returns the new now."""
+        if seconds < 0:
+            raise ValueError(f"the sandbox clock only moves forward (asked to move {seconds} s)")
+        with self._lock:
+            self._offset += float(seconds)
+        return self.now()
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the sandbox clock without waiting for them."""
+        self.advance(seconds)
+
+    # --- scheduling ------------------------------------------------------
+    def call_at(self, when: float, action: Callable[[], object]) -> _Scheduled:
+        """Run ``action`` once the sandbox time reaches ``when`` (epoch seconds).
+        Returns a handle for :meth:`cancel`."""
+        entry = _Scheduled(float(when), next(self._counter), action)
+        with self._lock:
+            heapq.heappush(self._queue, entry)
+        return entry
+
+    def call_later(self, delay: float, action: Callable[[], object]) -> _Scheduled:
+        """Run ``action`` ``delay`` seconds from now, sandbox time."""
+        return self.call_at(time.time() + self._offset + delay, action)
+
+    def cancel(self, entry: _Scheduled) -> None:
+        entry.cancelled = True
+
+    def pending(self) -> int:
+        """How many scheduled actions have not run yet."""
+        return sum(not e.cancelled for e in self._queue)
+
+    def _run_due(self, moment: float) -> None:
+        with self._lock:
+            if self._running:  # an action that reads the clock does not recurse
+                return
+            self._running = True
+            try:
+                while self._queue and self._queue[0].due <= moment:
+                    entry = heapq.heappop(self._queue)
+                    if not entry.cancelled:
+                        entry.action()
+            finally:
+                self._running = False
+
+    def reset(self) -> None:
+        """Back to real time, nothing scheduled (``lab.reset()``)."""
+        with self._lock:
+            self._offset = 0.0
+            self._queue.clear()
+
+
+#: The one clock of the sandbox (``lab.clock``).
+clock = Clock()

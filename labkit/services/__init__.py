@@ -1,0 +1,47 @@
+"""The simulated services: one package per service, the same furniture in each.
+
+Each ``labkit/services/<name>/`` package has
+
+- ``__init__.py``: its public helpers (what ``lab.<name>`` shows a learner),
+  and the lifecycle the registry calls: ``SEAMS``, ``install()``, ``reset()``;
+- ``plane.py`` (or a few modules named by concern): the behaviour, as plain
+  functions callable in-process;
+- ``seams.py``: the moto internals it patches or calls (:class:`labkit.core.seams.Seam`).
+
+A service talks to another only through that service's public functions (SNS
+delivers to Lambda through ``labkit.services.lambda_.invoke_async``), and the
+import-linter contract in ``pyproject.toml`` forbids cycles between services.
+
+The catalogue below declares every service without importing it; a service
+is installed at its first boto3 call or its first ``lab.<name>``.
+"""
+
+from __future__ import annotations
+
+from labkit.core.registry import Service, declare
+
+CATALOGUE = (
+    declare(Service(
+        "lambda_", "labkit.services.lambda_", botocore=("lambda",),
+        moto_config={"lambda": {"use_docker": False}},
+        summary="functions that really run, for every trigger; event source mappings; zip_code()")),
+    declare(Service(
+        "sns", "labkit.services.sns", botocore=("sns",),
+        summary="FIFO topic deduplication; deliveries to Lambda and dead-letter queues")),
+    declare(Service(
+        "eventbridge", "labkit.services.eventbridge", botocore=("events",),
+        summary="targets with Input transformers, AWS service events, schedules, replays")),
+    declare(Service(
+        "stepfunctions", "labkit.services.stepfunctions", botocore=("stepfunctions",),
+        moto_config={"stepfunctions": {"execute_state_machine": True}},
+        summary="executions that run; history helpers; state machines described from their ASL")),
+    declare(Service(
+        "dynamodb", "labkit.services.dynamodb", botocore=("dynamodb", "dynamodbstreams"),
+        summary="TTL sweeps, a streams client, simulated throttling from provisioned capacity")),
+    declare(Service(
+        "elasticache", "labkit.services.elasticache", botocore=("elasticache",),
+        summary="Redis/Valkey and Memcached servers behind the reported endpoints; failover")),
+    declare(Service(
+        "rds", "labkit.services.rds", botocore=("rds",),
+        summary="SQL (SQLite) behind RDS and Aurora endpoints; replicas, failover, snapshots")),
+)
