@@ -111,3 +111,43 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if getattr(session.config.option, "loadgroup", False) and session.items and "@" not in session.items[0].nodeid:
         pytest.exit("pytest-xdist did not apply --dist loadgroup (pytest 9 breaks it): "
                     "install the versions in requirements.txt", returncode=3)
+
+
+# ---------------------------------------------------------------------------
+# Shared fixtures: one sandbox, one Lambda role, clients.
+# ---------------------------------------------------------------------------
+
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture()
+def lab():
+    """The sandbox, wiped clean for this test (``labkit.start(reset=True)``)."""
+    import labkit
+
+    return labkit.start(reset=True)
+
+
+@pytest.fixture()
+def lambda_role(lab) -> str:
+    """The ARN of an execution role that Lambda may assume."""
+    import json
+
+    iam = lab.client("iam")
+    return iam.create_role(RoleName="labkit-test-role",
+                           AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY))["Role"]["Arn"]
+
+
+@pytest.fixture()
+def aws(lab):
+    """Clients by service name, made on first use: ``aws["sqs"].create_queue(...)``."""
+
+    class _Clients(dict):
+        def __missing__(self, service: str):
+            self[service] = lab.client(service)
+            return self[service]
+
+    return _Clients()

@@ -46,7 +46,7 @@ def test_lab_follows_the_template(path):
     for ex in exercises:
         assert any(i.role == "check" and i.exercise == ex and not i.hidden for i in lab.cells), f"{ex}: no visible check"
     text = "\n".join(c.source for c in nb.cells)
-    assert "labkit.quiz" in text or "from labkit.quiz import" in text, "a lab ends with a self-check quiz"
+    assert "from labkit.notebook import question, quiz" in text, "a lab ends with a self-check quiz"
     assert "## Clean-up" in text, "a lab ends with a clean-up step"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert "setup" in first_code.metadata.get("tags", []) and "labkit.start(" in first_code.source
