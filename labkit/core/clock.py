@@ -11,6 +11,11 @@ Work that should happen at a moment (a node that comes back after a
 failover) is scheduled with :meth:`Clock.call_at`; it runs the next time the
 clock is read at or after that moment, or when :meth:`Clock.advance` passes
 it. No thread waits for it.
+
+``with lab.clock.frozen():`` holds the sandbox time still: inside the block
+only :meth:`Clock.advance` moves it, so a replay of "30 writes per second"
+gives the same answer on a fast machine and a busy one. When the block ends
+the clock runs with real time again (plus every advance).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import heapq
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -40,21 +46,27 @@ class Clock:
         self._counter = itertools.count()
         self._lock = threading.RLock()
         self._running = False
+        self._frozen: tuple[float, float] | None = None  # (time.time(), time.monotonic()) when frozen
+        self._freezes = 0
 
     # --- reading ---------------------------------------------------------
+    def _real(self) -> tuple[float, float]:
+        frozen = self._frozen
+        return frozen if frozen is not None else (time.time(), time.monotonic())
+
     def now(self) -> float:
         """Seconds since the epoch, as the sandbox sees them."""
-        moment = time.time() + self._offset
+        moment = self._real()[0] + self._offset
         if self._queue:
             self._run_due(moment)
         return moment
 
     def monotonic(self) -> float:
         """A monotonic reading that moves with :meth:`advance` too (for intervals)."""
-        moment = time.monotonic() + self._offset
+        wall, mono = self._real()
         if self._queue:
-            self._run_due(time.time() + self._offset)
-        return moment
+            self._run_due(wall + self._offset)
+        return mono + self._offset
 
     def __call__(self) -> float:
         return self.monotonic()
@@ -78,6 +90,23 @@ class Clock:
         """Let ``seconds`` pass on the sandbox clock without waiting for them."""
         self.advance(seconds)
 
+    @contextmanager
+    def frozen(self) -> Iterator[Clock]:
+        """Hold the sandbox time still inside the block: only :meth:`advance`
+        moves it, whatever time the code in the block takes. Afterwards the
+        clock follows real time again (never going back)."""
+        with self._lock:
+            if self._freezes == 0:
+                self._frozen = (time.time(), time.monotonic())
+            self._freezes += 1
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._freezes = max(0, self._freezes - 1)  # a reset() inside the block already thawed it
+                if self._freezes == 0:
+                    self._frozen = None
+
     # --- scheduling ------------------------------------------------------
     def call_at(self, when: float, action: Callable[[], object]) -> _Scheduled:
         """Run ``action`` once the sandbox time reaches ``when`` (epoch seconds).
@@ -89,7 +118,7 @@ class Clock:
 
     def call_later(self, delay: float, action: Callable[[], object]) -> _Scheduled:
         """Run ``action`` ``delay`` seconds from now, sandbox time."""
-        return self.call_at(time.time() + self._offset + delay, action)
+        return self.call_at(self._real()[0] + self._offset + delay, action)
 
     def cancel(self, entry: _Scheduled) -> None:
         entry.cancelled = True
@@ -116,6 +145,8 @@ class Clock:
         with self._lock:
             self._offset = 0.0
             self._queue.clear()
+            self._frozen = None
+            self._freezes = 0
 
 
 #: The one clock of the sandbox (``lab.clock``).
