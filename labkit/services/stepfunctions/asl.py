@@ -1,44 +1,25 @@
-"""Step Functions helpers: draw a state machine from its ASL, wait for an execution, read its history.
+"""A state machine's ASL as data and as words: the graph the console draws, and its alt text.
 
-What AWS does
--------------
 AWS Step Functions runs a *state machine* written in the Amazon States
-Language (ASL, a JSON document). The console draws every state machine as a
-graph (tasks, choices, parallel branches, map iterators, error paths), and
-records each execution as a list of *history events* that you read with
-``GetExecutionHistory``, page by page.
+Language (ASL, a JSON document). The console draws it as a graph: tasks,
+choices, parallel branches, map iterators, error paths. There is no console
+here, so this module reads the ASL itself:
 
-What moto does
---------------
-With ``labkit.start()``, moto runs in *execute* mode: it really interprets the
-ASL (Pass, Task, Choice, Wait, Parallel, Map, Succeed, Fail, Retry and Catch),
-calls DynamoDB, SQS, SNS and Lambda for Task states, and writes AWS-shaped
-history events. Each execution runs in a background thread, so
-``start_execution`` returns at once, as on AWS. There is no console, so
-nothing draws the graph, and botocore has no waiter for Step Functions
-(``client.waiter_names`` is empty), so you poll ``describe_execution``.
+* :func:`state_graph` returns the graph as data (nodes, edges, clusters):
+  Choice rules on their edges, Catch paths labelled with their errors, Retry
+  noted on the state, Parallel branches and Map iterators as boxes. It is what
+  :func:`labkit.notebook.statemachines.draw_state_machine` draws, and what the
+  tests inspect.
+* :func:`describe_state_machine` writes the same machine in sentences (the
+  alt text of the drawing).
+* :func:`describe_resource`, :func:`describe_condition` and
+  :func:`describe_retry` name a Task's resource, a Choice rule and a Retrier.
 
-What labkit adds
-----------------
-* :func:`draw_state_machine`: the console's graph, drawn from the ASL with
-  Graphviz in the book's house style (:mod:`labkit.diagrams`): Choice rules on
-  their edges, Catch paths dashed and labelled with their errors, Retry noted
-  on the state, Parallel branches and Map iterators as boxes. Alt text is
-  written from the ASL when you give none. :func:`state_graph` returns the same
-  graph as data (nodes, edges, clusters), which is what the tests inspect.
-* :func:`wait_for_execution`: polls ``describe_execution`` a bounded number
-  of times until the execution leaves ``RUNNING``.
-* :func:`execution_events`, :func:`summarise_history`, :func:`format_history`,
-  :func:`task_attempts` and :func:`states_entered`: the history through the
-  paginator, and a compact view of it for learners.
-* Importing this module silences the error log lines that moto's ASL
-  interpreter prints for every failed state (a caught error included); the
-  execution's history and status still report every error.
+Nothing here draws or imports moto: the notebook layer draws, and the model
+is plain Python.
 
-Limits
-------
-The drawing covers the ASL the course uses (JSONPath and JSONata states,
-inline and distributed Map, nested Parallel). It does not draw the inside of
+Limits: it covers the ASL the course uses (JSONPath and JSONata states,
+inline and distributed Map, nested Parallel). It does not read the inside of
 a Distributed Map's item reader or result writer, and it names a task by its
 service and action (``DynamoDB PutItem``), not by every parameter.
 """
@@ -47,175 +28,21 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from labkit.diagrams import (
-    CLUSTER_STYLE,
-    EDGE_STYLE,
-    GRAPH_STYLE,
-    NODE_STYLE,
-    Figure,
-    placeholder_if_no_graphviz,
-)
-
 __all__ = [
+    "Cluster",
+    "Edge",
+    "Node",
     "StateGraph",
-    "draw_state_machine",
+    "describe_condition",
+    "describe_resource",
+    "describe_retry",
     "describe_state_machine",
-    "execution_events",
-    "format_history",
     "state_graph",
-    "states_entered",
-    "summarise_history",
-    "task_attempts",
-    "wait_for_execution",
 ]
-
-#: The statuses of an execution that is not finished yet.
-UNFINISHED = ("RUNNING", "PENDING_REDRIVE")
-
-
-
-# --------------------------------------------------------------------------
-# Executions and their history
-# --------------------------------------------------------------------------
-
-
-def wait_for_execution(sfn: Any, execution_arn: str, *, delay: float = 0.2, max_checks: int = 150) -> dict[str, Any]:
-    """Poll ``describe_execution`` until the execution has finished; return that description.
-
-    botocore has no waiter for Step Functions, so this is the waiter: at most
-    ``max_checks`` calls, ``delay`` seconds apart (30 s with the defaults).
-
-    Args:
-        sfn: a boto3 ``stepfunctions`` client.
-        execution_arn: what ``start_execution`` returned.
-        delay: seconds between two checks.
-        max_checks: how many times to ask before giving up.
-
-    Returns:
-        The ``describe_execution`` response whose ``status`` is ``SUCCEEDED``,
-        ``FAILED``, ``TIMED_OUT`` or ``ABORTED``.
-
-    Raises:
-        TimeoutError: the execution was still running after ``max_checks`` checks.
-    """
-    for check in range(max_checks):
-        description: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if description["status"] not in UNFINISHED:
-            return description
-        if check < max_checks - 1:
-            time.sleep(delay)
-    raise TimeoutError(
-        f"{execution_arn.rsplit(':', 1)[-1]} is still {description['status']} after "
-        f"{max_checks} checks ({max_checks * delay:.0f} s)"
-    )
-
-
-def execution_events(sfn: Any, execution_arn: str) -> list[dict[str, Any]]:
-    """Every history event of an execution, oldest first, read page by page."""
-    events: list[dict[str, Any]] = []
-    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page["events"])
-    return events
-
-
-def _state_names(events: list[dict[str, Any]]) -> dict[int, str]:
-    """Event id -> the name of the state it belongs to (found through previousEventId)."""
-    by_id = {e["id"]: e for e in events}
-    names: dict[int, str] = {}
-    open_boxes: dict[str, list[str]] = {"Parallel": [], "Map": []}  # Parallel and Map states entered, not exited
-    for event in events:
-        kind = event["type"]
-        if kind.startswith("Execution"):
-            names[event["id"]] = ""
-            continue
-        box = next((b for b in open_boxes if kind.startswith(b + "State") or kind.startswith(b + "Iteration")
-                    or kind.startswith(b + "Run")), None)
-        if box is not None:
-            if kind.endswith("StateEntered"):
-                open_boxes[box].append(event["stateEnteredEventDetails"]["name"])
-            names[event["id"]] = open_boxes[box][-1] if open_boxes[box] else ""
-            if kind.endswith("StateExited") and open_boxes[box]:
-                open_boxes[box].pop()
-            continue
-        if "stateExitedEventDetails" in event:
-            names[event["id"]] = event["stateExitedEventDetails"]["name"]
-            continue
-        chain, current = [], event
-        name = ""
-        while current is not None:
-            if current["id"] in names:
-                name = names[current["id"]]
-                break
-            chain.append(current["id"])
-            details = current.get("stateEnteredEventDetails")
-            if details:
-                name = details["name"]
-                break
-            current = by_id.get(current.get("previousEventId", 0))
-        for event_id in chain:
-            names[event_id] = name
-    return names
-
-
-def states_entered(events: list[dict[str, Any]]) -> list[str]:
-    """The names of the states the execution entered, in order (one per entry)."""
-    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
-
-
-def task_attempts(events: list[dict[str, Any]]) -> dict[str, int]:
-    """How many times each Task state was attempted (first try plus retries)."""
-    names = _state_names(events)
-    attempts: dict[str, int] = {}
-    for event in events:
-        if event["type"] in ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled"):
-            state = names.get(event["id"], "")
-            attempts[state] = attempts.get(state, 0) + 1
-    return attempts
-
-
-def _detail(event: dict[str, Any]) -> str:
-    for key, value in event.items():
-        if not key.endswith("EventDetails") or not isinstance(value, dict):
-            continue
-        if "error" in value:
-            return str(value["error"])
-        if key == "taskScheduledEventDetails":
-            return f"{value.get('resourceType')}:{value.get('resource')}"
-        if key in ("mapIterationStartedEventDetails", "mapIterationSucceededEventDetails",
-                   "mapIterationFailedEventDetails"):
-            return f"item {value.get('index')}"
-    return ""
-
-
-def summarise_history(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One small dict per event: ``seconds`` since the start, ``type``, ``state`` and ``detail``
-    (the error name of a failure, the service and action of a task)."""
-    if not events:
-        return []
-    names = _state_names(events)
-    start = events[0]["timestamp"]
-    return [
-        {"id": e["id"], "seconds": round((e["timestamp"] - start).total_seconds(), 2), "type": e["type"],
-         "state": names.get(e["id"], ""), "detail": _detail(e)}
-        for e in events
-    ]
-
-
-def format_history(events: list[dict[str, Any]], *, types: Iterable[str] | None = None) -> str:
-    """The history as an aligned text table, optionally keeping only some event types
-    (a type matches if it contains one of ``types``, e.g. ``["Task", "Execution"]``)."""
-    keep = list(types) if types is not None else None
-    lines = []
-    for row in summarise_history(events):
-        if keep is not None and not any(t in row["type"] for t in keep):
-            continue
-        lines.append(f"{row['seconds']:>7.2f}s  {row['type']:<26} {row['state']:<18} {row['detail']}".rstrip())
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------
@@ -257,7 +84,8 @@ class Cluster:
 
 @dataclass
 class StateGraph:
-    """A state machine as nodes, edges and clusters (what :func:`draw_state_machine` draws)."""
+    """A state machine as nodes, edges and clusters (what
+    :func:`labkit.notebook.statemachines.draw_state_machine` draws)."""
 
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
@@ -539,106 +367,3 @@ def _describe_state(name: str, state: Mapping[str, Any], where: str = "workflow"
     for catcher in state.get("Catch", []):
         parts.append(f"on {', '.join(catcher.get('ErrorEquals', []))} it goes to {catcher['Next']}")
     return "; ".join(parts) + "."
-
-
-# --------------------------------------------------------------------------
-# Drawing
-# --------------------------------------------------------------------------
-
-_NODE_LOOK: dict[str, dict[str, str]] = {
-    "start": {"shape": "ellipse", "style": "filled", "fillcolor": "#e9ecef", "color": "#545b64"},
-    "end": {"shape": "ellipse", "style": "filled", "fillcolor": "#e9ecef", "color": "#545b64"},
-    "task": {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffffff", "color": "#2b6cb0", "penwidth": "1.5"},
-    "pass": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f7f7f7", "color": "#8a8f98"},
-    "wait": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f7f7f7", "color": "#8a8f98"},
-    "choice": {"shape": "diamond", "style": "filled", "fillcolor": "#fff8e1", "color": "#b7791f"},
-    "succeed": {"shape": "box", "style": "rounded,filled", "fillcolor": "#f0fff4", "color": "#2f855a", "penwidth": "1.5"},
-    "fail": {"shape": "box", "style": "rounded,filled", "fillcolor": "#fff5f5", "color": "#c53030", "penwidth": "1.5"},
-    "parallel": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffffff", "color": "#545b64"},
-    "map": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffffff", "color": "#545b64"},
-    "join": {"shape": "point", "width": "0.12", "color": "#545b64"},
-}
-_EDGE_LOOK: dict[str, dict[str, str]] = {
-    "catch": {"style": "dashed", "color": "#c53030", "fontcolor": "#c53030"},
-    "default": {"style": "solid"},
-    "branch": {"style": "solid", "arrowsize": "0.7"},
-}
-
-
-def _dot_id(node_id: str) -> str:
-    return "n_" + re.sub(r"[^A-Za-z0-9_]", lambda m: f"_{ord(m.group()):x}_", node_id)
-
-
-def to_dot(definition: str | Mapping[str, Any], *, direction: str = "TB") -> str:
-    """The Graphviz source of the drawing (what :func:`draw_state_machine` renders)."""
-    return _digraph(state_graph(definition), direction).source
-
-
-def _digraph(graph: StateGraph, direction: str) -> Any:
-    from graphviz import Digraph
-
-    dot = Digraph(
-        graph_attr={**GRAPH_STYLE, "rankdir": direction, "splines": "true", "nodesep": "0.5", "ranksep": "0.5"},
-        node_attr={**NODE_STYLE, "margin": "0.18,0.06"},
-        edge_attr=EDGE_STYLE,
-    )
-
-    def add_node(target: Any, node: Node) -> None:
-        target.node(_dot_id(node.id), node.label, **_NODE_LOOK.get(node.kind, {}))
-
-    def add_cluster(target: Any, cluster: Cluster) -> None:
-        style = {**CLUSTER_STYLE, "label": cluster.label, "style": "rounded" + (",dashed" if cluster.kind != "parallel" else "")}
-        if cluster.kind == "branch":
-            style["bgcolor"] = "#ffffff"
-        with target.subgraph(name="cluster_" + _dot_id(cluster.id)[2:], graph_attr=style) as sub:
-            for node_id in cluster.nodes:
-                add_node(sub, graph.nodes[node_id])
-            for child in graph.clusters.values():
-                if child.parent == cluster.id:
-                    add_cluster(sub, child)
-
-    clustered = {n for c in graph.clusters.values() for n in c.nodes}
-    for node in graph.nodes.values():
-        if node.id not in clustered:
-            add_node(dot, node)
-    for cluster in graph.clusters.values():
-        if cluster.parent is None:
-            add_cluster(dot, cluster)
-    for edge in graph.edges:
-        if edge.source not in graph.nodes or edge.target not in graph.nodes:
-            continue  # a Next that names no state: the ASL is invalid, drawn without that arrow
-        dot.edge(_dot_id(edge.source), _dot_id(edge.target), label=edge.label, **_EDGE_LOOK.get(edge.kind, {}))
-    return dot
-
-
-def draw_state_machine(
-    definition: str | Mapping[str, Any],
-    title: str = "State machine",
-    alt: str | None = None,
-    *,
-    direction: str = "TB",
-    require_graphviz: bool | None = None,
-) -> Figure:
-    """Draw a state machine from its ASL, as the Step Functions console does.
-
-    Args:
-        definition: the ASL, as a JSON string (what ``describe_state_machine``
-            returns) or a dict.
-        title: the figure's caption.
-        alt: what the drawing shows; by default written from the ASL
-            (:func:`describe_state_machine`).
-        direction: ``"TB"`` (top to bottom, like the console) or ``"LR"``.
-        require_graphviz: raise :class:`~labkit.diagrams.GraphvizMissing`
-            instead of returning a placeholder when Graphviz is missing. Defaults
-            to the ``LABKIT_REQUIRE_GRAPHVIZ`` environment variable.
-
-    Returns:
-        A :class:`~labkit.diagrams.Figure` (PNG and alt text).
-    """
-    graph = state_graph(definition)
-    text = alt if alt is not None and alt.strip() else "A state machine. " + describe_state_machine(definition)
-    placeholder = placeholder_if_no_graphviz(title, text, require_graphviz)
-    if placeholder is not None:
-        return placeholder
-    png = _digraph(graph, direction).pipe(format="png")
-    return Figure(title, text, png)

@@ -1,17 +1,20 @@
-"""labkit.stepfunctions: the drawing of ASL (nodes, edges, clusters, alt text), the execution
-helpers, and the Step Functions behaviours the chapter teaches, as moto runs them."""
+"""The Step Functions service: the ASL read as a graph and in words, the execution
+and history helpers, its seam (unnamed executions get a UUID), and its reset.
+
+The drawing of that graph is a notebook helper, tested with the chapter
+(tests/chapters/test_stepfunctions.py)."""
 
 from __future__ import annotations
 
 import json
-import uuid
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-import labkit
-from labkit import stepfunctions as sf
-from labkit.diagrams import GraphvizMissing
-from labkit.lambda_runtime import zip_code
+from labkit.core import seams
+from labkit.services import stepfunctions as sf
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:charge"
 
@@ -58,14 +61,12 @@ def test_choice_rules_become_labelled_edges_and_the_default_says_otherwise():
     assert [(e.target, e.label) for e in graph.edges_from("Check", "default")] == [("Fulfil", "otherwise")]
 
 
-def test_catch_edges_are_dashed_and_name_their_errors():
+def test_catch_edges_name_their_errors():
     graph = sf.state_graph(ORDER)
     assert [(e.target, e.label) for e in graph.edges_from("Charge", "catch")] == [("Failed", "catch CardDeclined")]
     # A Parallel's catcher leaves the whole box, from its join point.
     assert [(e.source, e.target, e.label) for e in graph.edges_from("Fulfil", "catch")] == [
         ("Fulfil/join", "Failed", "catch States.ALL")]
-    dot = sf.to_dot(ORDER)
-    assert 'label="catch CardDeclined"' in dot and "style=dashed" in dot
 
 
 def test_retry_is_noted_on_the_state():
@@ -148,37 +149,12 @@ def test_alt_text_is_written_from_the_asl():
         assert phrase in text, phrase
 
 
-def test_draw_returns_a_png_with_generated_or_given_alt_text():
-    fig = sf.draw_state_machine(ORDER, "Order")
-    assert fig.png is not None and fig.png.startswith(b"\x89PNG")
-    assert fig.alt.startswith("A state machine. It starts at Check.")
-    assert 'alt="A state machine.' in fig._repr_html_() and "<figcaption>Order</figcaption>" in fig._repr_html_()
-    assert sf.draw_state_machine(ORDER, "Order", alt="my words").alt == "my words"
-
-
-def test_invalid_definitions_are_refused_or_drawn_without_the_dangling_arrow():
-    with pytest.raises(ValueError, match="StartAt and States"):
-        sf.state_graph({"States": {}})
-    dangling = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}
-    assert "Nowhere" not in sf.to_dot(dangling)
-
-
-def test_without_graphviz_a_placeholder_keeps_the_alt_text(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
-    fig = sf.draw_state_machine(ORDER, "Order", require_graphviz=False)
-    assert fig.png is None and "apt-get install graphviz" in fig._repr_html_() and "It starts at Check" in fig.alt
-    with pytest.raises(GraphvizMissing):
-        sf.draw_state_machine(ORDER, "Order", require_graphviz=True)
-
-
 # --------------------------------------------------------------------------
 # History helpers on hand-made events
 # --------------------------------------------------------------------------
 
 
 def test_history_helpers_attribute_events_to_states_through_previous_event_ids():
-    from datetime import datetime, timedelta, timezone
-
     t0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
     def ev(i, prev, kind, seconds=0.0, **details):
@@ -208,168 +184,136 @@ def test_history_helpers_attribute_events_to_states_through_previous_event_ids()
     assert "Execution" not in sf.format_history(events, types=["Task"])
 
 
+def test_invalid_definitions_are_refused():
+    with pytest.raises(ValueError, match="StartAt and States"):
+        sf.state_graph({"States": {}})
+    with pytest.raises(ValueError, match="StartAt and States"):
+        sf.describe_state_machine('{"StartAt": "A"}')
+
+
 # --------------------------------------------------------------------------
-# Behaviour, in the sandbox
+# In the sandbox
 # --------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def aws():
-    lab = labkit.start()
-    return {name: lab.client(name) for name in ("stepfunctions", "lambda", "iam", "dynamodb")}
+STATES_TRUST = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-@pytest.fixture(scope="module")
-def roles(aws):
-    def role(name, service):
-        trust = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}
-        try:
-            return aws["iam"].create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-        except aws["iam"].exceptions.EntityAlreadyExistsException:
-            return aws["iam"].get_role(RoleName=name)["Role"]["Arn"]
-    return {"sfn": role("test-sfn-role", "states.amazonaws.com"), "lambda": role("test-lambda-role", "lambda.amazonaws.com")}
+@pytest.fixture()
+def sfn_role(aws) -> str:
+    return aws["iam"].create_role(RoleName="test-sfn-role",
+                                  AssumeRolePolicyDocument=json.dumps(STATES_TRUST))["Role"]["Arn"]
 
 
-def machine(aws, roles, definition):
-    name = "test-" + uuid.uuid4().hex[:10]
+def machine(aws, role: str, definition: dict, name: str = "test-machine") -> str:
     return aws["stepfunctions"].create_state_machine(name=name, definition=json.dumps(definition),
-                                                     roleArn=roles["sfn"])["stateMachineArn"]
+                                                     roleArn=role)["stateMachineArn"]
 
 
-def execute(aws, arn, payload):
-    sfn = aws["stepfunctions"]
-    run = sfn.start_execution(stateMachineArn=arn, name=uuid.uuid4().hex, input=json.dumps(payload))
-    return sf.wait_for_execution(sfn, run["executionArn"], delay=0.05, max_checks=400)
+PASS = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
 
-FLAKY = '''
-class Busy(Exception):
-    pass
-
-CALLS = {}
-
-def handler(event, context):
-    CALLS[event["key"]] = CALLS.get(event["key"], 0) + 1
-    if CALLS[event["key"]] <= event.get("fail", 0):
-        raise Busy("busy")
-    return {"calls": CALLS[event["key"]]}
-'''
-
-
-@pytest.fixture(scope="module")
-def flaky(aws, roles):
-    name = "test-flaky-" + uuid.uuid4().hex[:6]
-    return aws["lambda"].create_function(FunctionName=name, Runtime="python3.12", Role=roles["lambda"],
-                                         Handler="app.handler", Code={"ZipFile": zip_code(FLAKY)})["FunctionArn"]
-
-
-def test_botocore_has_no_waiter_for_step_functions(aws):
-    assert aws["stepfunctions"].waiter_names == []
-
-
-def test_wait_for_execution_gives_up_after_a_bounded_number_of_checks(aws, roles):
-    arn = machine(aws, roles, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}})
+def test_wait_for_execution_gives_up_after_a_bounded_number_of_checks(aws, sfn_role):
+    arn = machine(aws, sfn_role, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": True}}})
     run = aws["stepfunctions"].start_execution(stateMachineArn=arn, name="slow", input="{}")
     with pytest.raises(TimeoutError, match="still RUNNING after 2 checks"):
         sf.wait_for_execution(aws["stepfunctions"], run["executionArn"], delay=0.01, max_checks=2)
     assert sf.wait_for_execution(aws["stepfunctions"], run["executionArn"], delay=0.2)["status"] == "SUCCEEDED"
 
 
-def test_retry_matches_the_error_name_and_catch_takes_the_rest(aws, roles, flaky):
-    task = {"Type": "Task", "Resource": flaky, "End": True,
-            "Retry": [{"ErrorEquals": ["Busy"], "IntervalSeconds": 1, "MaxAttempts": 2, "BackoffRate": 1.0}]}
-    retried = machine(aws, roles, {"StartAt": "T", "States": {"T": task}})
-    done = execute(aws, retried, {"key": uuid.uuid4().hex, "fail": 2})
-    events = sf.execution_events(aws["stepfunctions"], done["executionArn"])
-    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"calls": 3}
-    assert sf.task_attempts(events) == {"T": 3}
+def test_execution_events_joins_every_page_of_the_history():
+    """GetExecutionHistory pages its answer on AWS (moto sends one page): every page is read, in order."""
+    pages = [{"events": [{"id": 1}, {"id": 2}], "nextToken": "t"}, {"events": [{"id": 3}]}]
 
-    wrong = dict(task, Retry=[{"ErrorEquals": ["States.Timeout"], "IntervalSeconds": 1, "MaxAttempts": 2}],
-                 Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}])
-    never = machine(aws, roles, {"StartAt": "T", "States": {"T": wrong, "Caught": {"Type": "Pass", "End": True}}})
-    done = execute(aws, never, {"key": uuid.uuid4().hex, "fail": 1})
-    events = sf.execution_events(aws["stepfunctions"], done["executionArn"])
-    assert sf.task_attempts(events) == {"T": 1}, "a retrier on States.Timeout never retries a function's own error"
-    assert json.loads(done["output"])["error"]["Error"] == "Busy"
+    class Paginator:
+        def paginate(self, **kwargs):
+            assert kwargs == {"executionArn": "arn:x"}
+            return iter(pages)
 
+    class Client:
+        def get_paginator(self, name):
+            assert name == "get_execution_history"
+            return Paginator()
 
-def test_an_uncaught_error_fails_the_execution_with_its_name(aws, roles, flaky):
-    arn = machine(aws, roles, {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": flaky, "End": True}}})
-    done = execute(aws, arn, {"key": uuid.uuid4().hex, "fail": 1})
-    assert (done["status"], done["error"]) == ("FAILED", "Busy")
+    assert [e["id"] for e in sf.execution_events(Client(), "arn:x")] == [1, 2, 3]
 
 
-def test_parallel_and_map_outputs_keep_the_order_of_branches_and_items(aws, roles):
-    definition = {"StartAt": "P", "States": {
-        "P": {"Type": "Parallel", "Next": "M", "ResultPath": "$.branches", "Branches": [
-            {"StartAt": "One", "States": {"One": {"Type": "Pass", "Result": 1, "End": True}}},
-            {"StartAt": "Two", "States": {"Two": {"Type": "Pass", "Result": 2, "End": True}}}]},
-        "M": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.mapped", "End": True,
-              "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Echo",
-                                "States": {"Echo": {"Type": "Pass", "End": True}}}}}}
-    done = execute(aws, machine(aws, roles, definition), {"items": ["a", "b", "c"]})
-    output = json.loads(done["output"])
-    assert output["branches"] == [1, 2] and output["mapped"] == ["a", "b", "c"]
-
-
-def test_a_dynamodb_task_really_writes_and_a_failed_condition_is_a_catchable_error(aws, roles):
-    table = "test-" + uuid.uuid4().hex[:8]
-    aws["dynamodb"].create_table(TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                                 AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                                 BillingMode="PAY_PER_REQUEST")
-    put = {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem", "ResultPath": None,
-           "Parameters": {"TableName": table, "Item": {"pk": {"S.$": "$.id"}},
-                          "ConditionExpression": "attribute_not_exists(pk)"},
-           "Catch": [{"ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Taken"}], "End": True}
-    arn = machine(aws, roles, {"StartAt": "Put", "States": {"Put": put, "Taken": {"Type": "Fail", "Error": "Taken"}}})
-    assert execute(aws, arn, {"id": "room-1"})["status"] == "SUCCEEDED"
-    assert aws["dynamodb"].get_item(TableName=table, Key={"pk": {"S": "room-1"}}).get("Item")
-    second = execute(aws, arn, {"id": "room-1"})
-    assert (second["status"], second["error"]) == ("FAILED", "Taken")
-
-
-def test_a_standard_execution_name_runs_once(aws, roles):
-    sfn = aws["stepfunctions"]
-    arn = machine(aws, roles, {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
-    first = sfn.start_execution(stateMachineArn=arn, name="order-1", input="{}")
-    sf.wait_for_execution(sfn, first["executionArn"], delay=0.05)
-    with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
-        sfn.start_execution(stateMachineArn=arn, name="order-1", input="{}")
-
-
-def test_the_history_is_read_through_the_paginator(aws, roles):
+def test_a_map_execution_s_history_in_order(aws, sfn_role):
     definition = {"StartAt": "M", "States": {"M": {
         "Type": "Map", "ItemsPath": "$.items", "End": True,
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "E", "States": {"E": {"Type": "Pass", "End": True}}}}}}
-    done = execute(aws, machine(aws, roles, definition), {"items": list(range(30))})
-    events = sf.execution_events(aws["stepfunctions"], done["executionArn"])
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "E",
+                          "States": {"E": {"Type": "Pass", "End": True}}}}}}
+    sfn = aws["stepfunctions"]
+    run = sfn.start_execution(stateMachineArn=machine(aws, sfn_role, definition), name="map",
+                              input=json.dumps({"items": list(range(30))}))
+    assert sf.wait_for_execution(sfn, run["executionArn"], delay=0.05, max_checks=400)["status"] == "SUCCEEDED"
+    events = sf.execution_events(sfn, run["executionArn"])
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
     assert sum(e["type"] == "MapIterationSucceeded" for e in events) == 30
-    assert [e["id"] for e in events] == sorted(e["id"] for e in events)
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert sf.states_entered(events) == ["M"] + ["E"] * 30
 
 
-def test_executions_started_without_a_name_get_distinct_generated_names():
+def test_executions_started_without_a_name_get_distinct_generated_names(aws, sfn_role):
     """AWS generates a UUID for an unnamed execution (moto alone would name it None)."""
-    import json as _json
-
-    import labkit
-
-    lab = labkit.start()
-    sfn = lab.client("stepfunctions")
-    iam = lab.client("iam")
-    role = iam.create_role(
-        RoleName="unnamed-executions-role",
-        AssumeRolePolicyDocument=_json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
-    )["Role"]["Arn"]
-    arn = sfn.create_state_machine(
-        name="unnamed-executions",
-        definition=_json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
-        roleArn=role,
-    )["stateMachineArn"]
+    sfn = aws["stepfunctions"]
+    arn = machine(aws, sfn_role, PASS, name="unnamed-executions")
     first = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     second = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     names = [sfn.describe_execution(executionArn=a)["name"] for a in (first, second)]
     assert first != second and "None" not in names
     assert all(len(n) == 36 and n.count("-") == 4 for n in names)
+
+
+# --------------------------------------------------------------------------
+# The seam, and the lifecycle
+# --------------------------------------------------------------------------
+
+
+def test_the_seam_is_where_the_service_expects_it_and_is_installed_at_first_use(aws):
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    aws["stepfunctions"].list_state_machines()
+    assert seams.check(sf.SEAMS) == []
+    assert [s.path for s in sf.SEAMS if s.patched] == [
+        "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution"]
+    assert getattr(StepFunctionsParserBackend.start_execution, "__labkit_original__", None) is not None
+
+
+def test_a_moved_seam_is_named():
+    [seam] = sf.SEAMS
+    moved = type(seam)(seam.module, seam.qualname, (*seam.params, "redrive"), seam.replacement)
+    gone = type(seam)(seam.module, "StepFunctionsParserBackend.begin_execution", None)
+    assert seams.check([moved]) == [
+        f"{seam.path} takes {seam.params}, labkit expects {moved.params}"]
+    assert "begin_execution is gone" in seams.check([gone])[0]
+
+
+def test_start_does_not_import_the_asl_interpreter_until_step_functions_is_used():
+    """moto's ASL interpreter imports moto.batch and moto.ec2 (about a second):
+    only the first Step Functions call pays for it, not labkit.start()."""
+    code = (
+        "import sys, labkit\n"
+        "from labkit.notebook.statemachines import to_dot\n"
+        "lab = labkit.start()\n"
+        "lab.client('sqs').list_queues()\n"
+        "to_dot({'StartAt': 'A', 'States': {'A': {'Type': 'Pass', 'End': True}}})\n"
+        "print('before', 'moto.stepfunctions.parser' in sys.modules)\n"
+        "lab.client('stepfunctions').list_state_machines()\n"
+        "print('after', 'moto.stepfunctions.parser' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["before", "False", "after", "True"]
+
+
+def test_reset_forgets_machines_and_executions_and_keeps_the_seam(lab, aws, sfn_role):
+    sfn = aws["stepfunctions"]
+    arn = machine(aws, sfn_role, PASS)
+    sfn.start_execution(stateMachineArn=arn, name="before-reset")
+    lab.reset()
+    assert sfn.list_state_machines()["stateMachines"] == []
+    arn = machine(aws, aws["iam"].create_role(RoleName="again", AssumeRolePolicyDocument=json.dumps(
+        STATES_TRUST))["Role"]["Arn"], PASS)
+    assert [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == []
+    unnamed = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert len(unnamed.rsplit(":", 1)[-1]) == 36

@@ -1,0 +1,73 @@
+"""Step Functions: executions that run, their history read for learners, and
+state machines described from their ASL.
+
+``labkit.start()`` runs moto's Step Functions in *execute* mode: it really
+interprets the ASL (Pass, Task, Choice, Wait, Parallel, Map, Succeed, Fail,
+Retry and Catch), calls DynamoDB, SQS, SNS and Lambda for Task states, and
+writes AWS-shaped history events. This service adds what a learner needs
+around it, as ``lab.stepfunctions.<helper>``:
+
+- :func:`wait_for_execution` (botocore has no waiter for Step Functions),
+  :func:`execution_events`, :func:`states_entered`, :func:`task_attempts`,
+  :func:`summarise_history`, :func:`format_history` (:mod:`.history`);
+- :func:`state_graph` and :func:`describe_state_machine`: the machine as a
+  graph and in words, from its ASL (:mod:`.asl`). The drawing itself is
+  :func:`labkit.notebook.statemachines.draw_state_machine`;
+- one seam (:mod:`.seams`): an execution started without a name gets a UUID.
+
+Time: executions, ``Wait`` states and retries run in moto's threads on real
+time; ``lab.clock.advance`` does not move them.
+"""
+
+from __future__ import annotations
+
+from labkit.core.seams import Seam
+from labkit.services.stepfunctions import seams as _seams
+from labkit.services.stepfunctions.asl import (
+    StateGraph,
+    describe_condition,
+    describe_resource,
+    describe_retry,
+    describe_state_machine,
+    state_graph,
+)
+from labkit.services.stepfunctions.history import (
+    UNFINISHED,
+    execution_events,
+    format_history,
+    states_entered,
+    summarise_history,
+    task_attempts,
+    wait_for_execution,
+)
+
+__all__ = [
+    "SEAMS",
+    "UNFINISHED",
+    "StateGraph",
+    "describe_condition",
+    "describe_resource",
+    "describe_retry",
+    "describe_state_machine",
+    "execution_events",
+    "format_history",
+    "install",
+    "reset",
+    "state_graph",
+    "states_entered",
+    "summarise_history",
+    "task_attempts",
+    "wait_for_execution",
+]
+
+#: The moto internals this service patches (checked and installed by the registry at first use).
+SEAMS: tuple[Seam, ...] = _seams.SEAMS
+
+
+def install() -> None:
+    """Nothing to subscribe: the seam is all this service changes. Idempotent."""
+
+
+def reset() -> None:
+    """Nothing of its own to forget: moto's reset removes state machines and
+    executions, and the seam stays in place."""
