@@ -14,17 +14,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import labkit
-from labkit import lambda_pricing as pricing
-from labkit.lambda_runtime import poll_event_sources, zip_code
+from labkit.notebook import lambda_pricing as pricing
+from labkit.services.lambda_ import poll_event_sources, zip_code
 
 # ---------------------------------------------------------------- cost arithmetic
-
-
-def test_prices_are_the_verified_ones():
-    p = pricing.US_EAST_1_X86
-    assert (p.per_million_requests, p.per_gb_second) == (0.20, 0.00001667)
-    assert (p.free_requests, p.free_gb_seconds) == (1_000_000, 400_000)
-    assert pricing.PRICES_AS_OF == "November 2026"
 
 
 def test_aws_worked_example_512_mb_3_million_one_second():
@@ -93,20 +86,8 @@ def test_calculator_widget_uses_the_same_function():
 
 
 @pytest.fixture()
-def lab() -> labkit.Sandbox:
-    return labkit.start(reset=True)
-
-
-@pytest.fixture()
 def lam(lab: labkit.Sandbox) -> Any:
     return lab.client("lambda", config=Config(retries={"total_max_attempts": 1}))
-
-
-@pytest.fixture()
-def role(lab: labkit.Sandbox) -> str:
-    doc = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-    return lab.client("iam").create_role(RoleName="chapter-role", AssumeRolePolicyDocument=doc)["Role"]["Arn"]
 
 
 def create(lam: Any, role: str, name: str, source: str, **kwargs: Any) -> None:
@@ -122,16 +103,16 @@ def report_fields(log_tail: str) -> dict[str, str]:
 COUNTER = "COUNT = 0\n\ndef handler(event, context):\n    global COUNT\n    COUNT += 1\n    return COUNT\n"
 
 
-def test_defaults_the_chapter_states(lam, role):
-    create(lam, role, "defaults", COUNTER)
+def test_defaults_the_chapter_states(lam, lambda_role):
+    create(lam, lambda_role, "defaults", COUNTER)
     config = lam.get_function_configuration(FunctionName="defaults")
     assert config["Timeout"] == 3
 
 
-def test_cold_then_warm_and_report_billing(lam, role):
+def test_cold_then_warm_and_report_billing(lam, lambda_role):
     import base64
 
-    create(lam, role, "cw", COUNTER, MemorySize=256)
+    create(lam, lambda_role, "cw", COUNTER, MemorySize=256)
     first = lam.invoke(FunctionName="cw", LogType="Tail")
     second = lam.invoke(FunctionName="cw", LogType="Tail")
     assert [json.loads(r["Payload"].read()) for r in (first, second)] == [1, 2]
@@ -145,10 +126,10 @@ def test_cold_then_warm_and_report_billing(lam, role):
     assert json.loads(lam.invoke(FunctionName="cw")["Payload"].read()) == 1
 
 
-def test_async_failures_are_tried_three_times_by_default(lab, lam, role):
+def test_async_failures_are_tried_three_times_by_default(lab, lam, lambda_role):
     sqs = lab.client("sqs")
     url = sqs.create_queue(QueueName="chapter-failures")["QueueUrl"]
-    create(lam, role, "always-fails", "def handler(event, context):\n    raise RuntimeError('smtp down')\n")
+    create(lam, lambda_role, "always-fails", "def handler(event, context):\n    raise RuntimeError('smtp down')\n")
     lam.put_function_event_invoke_config(
         FunctionName="always-fails", DestinationConfig={"OnFailure": {"Destination": lab.arn("sqs", "chapter-failures")}})
     response = lam.invoke(FunctionName="always-fails", InvocationType="Event", Payload=b'{"order": 7}')
@@ -160,16 +141,16 @@ def test_async_failures_are_tried_three_times_by_default(lab, lam, role):
     assert record["requestPayload"] == {"order": 7}
 
 
-def test_synchronous_errors_are_not_retried(lab, lam, role):
-    create(lam, role, "sync-fails", "def handler(event, context):\n    raise RuntimeError('no')\n")
+def test_synchronous_errors_are_not_retried(lab, lam, lambda_role):
+    create(lam, lambda_role, "sync-fails", "def handler(event, context):\n    raise RuntimeError('no')\n")
     response = lam.invoke(FunctionName="sync-fails", Payload=b"{}")
     assert response["FunctionError"] == "Unhandled"
     logs = lab.client("logs").filter_log_events(logGroupName="/aws/lambda/sync-fails")["events"]
     assert sum(e["message"].startswith("START") for e in logs) == 1
 
 
-def test_reserved_concurrency_zero_throttles_every_trigger(lab, lam, role):
-    create(lam, role, "paused", COUNTER)
+def test_reserved_concurrency_zero_throttles_every_trigger(lab, lam, lambda_role):
+    create(lam, lambda_role, "paused", COUNTER)
     lam.put_function_concurrency(FunctionName="paused", ReservedConcurrentExecutions=0)
     with pytest.raises(ClientError) as caught:
         lam.invoke(FunctionName="paused")
@@ -201,7 +182,7 @@ def handler(event, context):
 """
 
 
-def test_partial_batch_response_keeps_good_messages_and_redrives_bad_ones(lab, lam, role):
+def test_partial_batch_response_keeps_good_messages_and_redrives_bad_ones(lab, lam, lambda_role):
     sqs = lab.client("sqs")
     out = sqs.create_queue(QueueName="chapter-out")["QueueUrl"]
     dlq = sqs.create_queue(QueueName="chapter-dlq")["QueueUrl"]
@@ -209,7 +190,7 @@ def test_partial_batch_response_keeps_good_messages_and_redrives_bad_ones(lab, l
         "VisibilityTimeout": "1",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": lab.arn("sqs", "chapter-dlq"), "maxReceiveCount": "1"}),
     })["QueueUrl"]
-    create(lam, role, "orders", PARTIAL, Timeout=1, Environment={"Variables": {"OUT_QUEUE": "chapter-out"}})
+    create(lam, lambda_role, "orders", PARTIAL, Timeout=1, Environment={"Variables": {"OUT_QUEUE": "chapter-out"}})
     lam.create_event_source_mapping(EventSourceArn=lab.arn("sqs", "chapter-src"), FunctionName="orders",
                                     BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"])
     orders = [{"order_id": "a", "qty": 1}, {"order_id": "b", "qty": 0}, {"order_id": "c", "qty": 2}]
