@@ -25,7 +25,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from labkit.grade import GradeOptions, grade, kernel_environment
+from labkit.grading import GradeOptions, grade, kernel_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LAB = ROOT / "tests" / "fixtures" / "grading" / "mini_lab.ipynb"

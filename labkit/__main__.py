@@ -6,7 +6,8 @@
     labkit grade labs/sqs.ipynb submissions/ --out grades.csv --json grades.json -j 2 --timeout 60
     labkit grade labs/sqs.ipynb submissions/ --out grades.csv --resume
 
-``python -m labkit ...`` is the same command.
+``python -m labkit ...`` is the same command. The work is done in
+:mod:`labkit.grading`; this module only reads the command line.
 
 Exit status: 0 when everything was graded (bad submissions included: their
 status says why); 1 when the grader itself failed on some submission (run
@@ -20,8 +21,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from labkit.grade import GradeOptions, GradingSetupError, Progress, grade
-from labkit.release import LabFormatError, release
+from labkit.grading import (
+    GradeOptions,
+    GradingSetupError,
+    LabFormatError,
+    Progress,
+    grade,
+)
+from labkit.grading.release import release
 
 
 def _parser() -> argparse.ArgumentParser:

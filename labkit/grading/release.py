@@ -197,10 +197,9 @@ def parse_lab(nb: NotebookNode, label: str = "<notebook>") -> Lab:
         first_code = False
         if HIDDEN_TAG in tags and info.role != "check":
             raise LabFormatError(label, "the 'hidden' tag is only for check cells", **where)
-        if info.role in ("solution", "check"):
-            if len(exercises) != 1:
-                what = "no ex:<id> tag" if not exercises else f"{len(exercises)} ex: tags"
-                raise LabFormatError(label, f"a {info.role} cell needs exactly one ex:<id> tag; it has {what}", **where)
+        if info.role in ("solution", "check") and len(exercises) != 1:
+            what = "no ex:<id> tag" if not exercises else f"{len(exercises)} ex: tags"
+            raise LabFormatError(label, f"a {info.role} cell needs exactly one ex:<id> tag; it has {what}", **where)
         if info.role == "solution":
             assert info.exercise is not None
             if info.exercise in solutions:

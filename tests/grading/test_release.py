@@ -1,8 +1,9 @@
-"""Student copies: labkit.release and ``labkit release``."""
+"""Student copies: labkit.grading.release and ``labkit release``."""
 
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,10 +14,18 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from labkit.__main__ import main
 from labkit.check import RESULT_MIME
-from labkit.grade import kernel_environment
-from labkit.release import STUB, LabFormatError, parse_lab, read_notebook, release, student_copy, stub_source
+from labkit.grading.release import (
+    STUB,
+    LabFormatError,
+    parse_lab,
+    read_notebook,
+    release,
+    stub_source,
+    student_copy,
+)
+from labkit.grading.runner import kernel_environment
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MINI_LAB = ROOT / "tests" / "fixtures" / "grading" / "mini_lab.ipynb"
 
 
@@ -73,7 +82,7 @@ def test_two_blocks_in_one_cell() -> None:
     ],
 )
 def test_malformed_markers_are_refused(source: str, message: str) -> None:
-    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace("'", "'")):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
         stub_source(source)
 
 
@@ -171,9 +180,19 @@ def test_a_lab_needs_its_name_and_a_setup_cell_first() -> None:
 
 
 def test_every_lab_in_the_book_follows_the_format() -> None:
-    for path in sorted((ROOT / "labs").glob("*.ipynb")):
-        student = student_copy(read_notebook(path), str(path))
-        assert all("solution" not in c.metadata.get("tags", []) for c in student.cells)
+    paths = sorted((ROOT / "labs").glob("*.ipynb"))
+    assert paths, "no lab found in labs/"
+    for path in paths:
+        source = read_notebook(path)
+        lab = parse_lab(source, str(path))
+        student = student_copy(source, str(path))
+        assert lab.name == path.stem, f"{path.name}: the lab is named {lab.name!r} in its metadata"
+        assert len(lab.exercises) >= 3, f"{path.name}: {lab.exercises}"  # at least three exercises (CONTRIBUTING.md)
+        tags = [c.metadata.get("tags", []) for c in student.cells]
+        assert not any("solution" in t for t in tags)
+        assert sorted(e for t in tags if "answer" in t for e in t if e.startswith("ex:")) == sorted(
+            f"ex:{e}" for e in lab.exercises
+        )
 
 
 # --- release() and the command -------------------------------------------------------
