@@ -25,60 +25,52 @@ What moto does
     not store ``FifoThroughputScope``.
 
 What this module adds
-    Three botocore handlers on ``sns`` ``Publish`` and ``PublishBatch``, added to
-    botocore's built-in handlers when the module is imported (so they apply to
-    SNS clients created *after* ``import labkit.sns``):
+    Three subscribers of labkit's hook dispatcher (:mod:`labkit.core.hooks`)
+    on ``Publish`` and ``PublishBatch``:
 
-    * ``before-parameter-build``: for a FIFO topic (its attributes are read
-      with ``GetTopicAttributes``, so they are exactly what was stored through
+    * ``params``: for a FIFO topic (its attributes are read with
+      ``GetTopicAttributes``, so they are exactly what was stored through
       boto3), fill in the content-based id when the topic asks for one, and
       look the id up among the ids published in the last
       :data:`DEDUP_INTERVAL_SECONDS`. Duplicate entries of a batch are taken
       out of the request.
-    * ``before-call``: a duplicate ``Publish`` (or a batch made only of
-      duplicates) never reaches the emulation. The handler returns an HTTP 200
-      response with the original message's ``MessageId`` and
-      ``SequenceNumber``, the contract of ``BaseClient._make_api_call``: the
-      first ``before-call`` handler that returns a ``(http_response, parsed)``
-      tuple replaces the request.
-    * ``after-call``: a successful publish records its id for the interval and
-      gets an increasing ``SequenceNumber``; duplicates taken out of a batch
-      are reported back as ``Successful``. ``DeleteTopic`` forgets the topic's ids.
+    * ``before``: a duplicate ``Publish`` (or a batch made only of duplicates)
+      never reaches the emulation; it is answered with the original message's
+      ``MessageId`` and ``SequenceNumber``.
+    * ``after``: a successful publish records its id for the interval and gets
+      an increasing ``SequenceNumber``; duplicates taken out of a batch are
+      reported back as ``Successful``. ``DeleteTopic`` forgets the topic's ids.
+
+Time
+    The interval is measured on the sandbox clock: ``lab.clock.advance(300)``
+    ends it at once. (A subscribed SQS FIFO queue deduplicates on its own, in
+    moto, on real time.)
 
 Limits
-    The ids live in this process, keyed by topic ARN; ``labkit.start(reset=True)``
-    does not clear them (call :func:`forget`). Sequence numbers increase per
-    topic but do not look like AWS's 128-bit numbers. Time is
-    ``time.monotonic`` unless a test replaces :data:`clock`. The handlers do
-    nothing for standard topics, and nothing to clients created before the
-    import (make SNS clients after ``import labkit.sns``).
+    The ids live in this process, keyed by topic ARN, until ``lab.reset()``.
+    Sequence numbers increase per topic but do not look like AWS's 128-bit
+    numbers. Standard topics are left alone.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from labkit import sandbox
 
-__all__ = ["DEDUP_INTERVAL_SECONDS", "clock", "content_deduplication_id", "forget", "install", "installed",
-           "remembered_ids"]
+from labkit.core import hooks
+from labkit.core.aws import internal_client, parse_arn
+from labkit.core.clock import clock
+
+__all__ = ["DEDUP_INTERVAL_SECONDS", "TopicConfig", "content_deduplication_id", "entry_key", "forget",
+           "remembered_ids", "subscribe", "topic_config"]
 
 #: The deduplication interval of FIFO topics (and FIFO queues), in seconds.
 DEDUP_INTERVAL_SECONDS = 300.0
-
-#: The clock the interval is measured with; tests replace it to move time.
-clock: Callable[[], float] = time.monotonic
-
-_CONTEXT_KEY = "labkit_sns_dedup"
 
 
 @dataclass(frozen=True)
@@ -87,20 +79,23 @@ class _Published:
 
     message_id: str
     sequence_number: str
-    expires_at: float
+    expires_at: float  # sandbox time (epoch seconds)
 
 
 @dataclass(frozen=True)
-class _TopicConfig:
+class TopicConfig:
+    """A topic's FIFO settings, as stored through boto3."""
+
     fifo: bool
     content_based: bool
     per_group: bool  # FifoThroughputScope == "MessageGroup"
 
 
+Key = tuple[str | None, str]  # (message group, or None for the whole topic; deduplication id)
+
 _LOCK = threading.RLock()
-_SEEN: dict[str, dict[tuple[str | None, str], _Published]] = {}  # topic ARN -> (scope, id) -> published
+_SEEN: dict[str, dict[Key, _Published]] = {}  # topic ARN -> key -> published
 _SEQUENCE: dict[str, int] = {}  # topic ARN -> last sequence number handed out
-_CLIENTS: dict[str, Any] = {}  # region -> SNS client used to read topic attributes
 
 
 def content_deduplication_id(message: str) -> str:
@@ -131,63 +126,29 @@ def remembered_ids(topic_arn: str) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _region_of(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[3] if len(parts) >= 6 and parts[2] == "sns" else None
-
-
-def _topic_config(topic_arn: str) -> _TopicConfig | None:
-    """The topic's FIFO settings as stored through boto3; None if unknown."""
-    region = _region_of(topic_arn)
-    if region is None or not topic_arn.endswith(".fifo"):
-        return None  # only FIFO topics' names end in .fifo
-    client = _CLIENTS.get(region)
-    if client is None:
-        client = _CLIENTS[region] = boto3.session.Session().client("sns", region_name=region)
+def topic_config(topic_arn: str) -> TopicConfig | None:
+    """The topic's FIFO settings as stored through boto3; None if it is not a
+    FIFO topic's ARN or the topic is unknown (the real call reports that)."""
     try:
-        attributes = client.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
+        arn = parse_arn(topic_arn)
+    except ValueError:
+        return None
+    if arn.service != "sns" or not topic_arn.endswith(".fifo"):
+        return None  # only FIFO topics' names end in .fifo
+    try:
+        attributes = internal_client("sns", arn.region).get_topic_attributes(TopicArn=topic_arn)["Attributes"]
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NotFound", "NotFoundException", "InvalidParameter"):
-            return None  # the real call will report the problem
+            return None
         raise
-    return _TopicConfig(
+    return TopicConfig(
         fifo=str(attributes.get("FifoTopic", "false")).lower() == "true",
         content_based=str(attributes.get("ContentBasedDeduplication", "false")).lower() == "true",
         per_group=attributes.get("FifoThroughputScope") == "MessageGroup",
     )
 
 
-# ---------------------------------------------------------------------------
-# The remembered ids
-# ---------------------------------------------------------------------------
-
-
-def _expire(topic_arn: str) -> None:
-    seen = _SEEN.get(topic_arn)
-    if not seen:
-        return
-    now = clock()
-    for key in [k for k, v in seen.items() if v.expires_at <= now]:
-        del seen[key]
-
-
-def _lookup(topic_arn: str, key: tuple[str | None, str]) -> _Published | None:
-    with _LOCK:
-        _expire(topic_arn)
-        return _SEEN.get(topic_arn, {}).get(key)
-
-
-def _record(topic_arn: str, key: tuple[str | None, str], message_id: str) -> str:
-    """Remember a successful publish; return its sequence number."""
-    with _LOCK:
-        number = _SEQUENCE.get(topic_arn, 10_000_000_000_000_000_000) + 1_000
-        _SEQUENCE[topic_arn] = number
-        sequence = str(number)
-        _SEEN.setdefault(topic_arn, {})[key] = _Published(message_id, sequence, clock() + DEDUP_INTERVAL_SECONDS)
-        return sequence
-
-
-def _entry_key(config: _TopicConfig, entry: dict[str, Any]) -> tuple[str | None, str] | None:
+def entry_key(config: TopicConfig, entry: dict[str, Any]) -> Key | None:
     """Fill in a content-based id if the topic asks for one; the entry's key, or
     None when the entry lacks what a FIFO publish needs (moto reports it)."""
     if not entry.get("MessageGroupId"):
@@ -201,30 +162,63 @@ def _entry_key(config: _TopicConfig, entry: dict[str, Any]) -> tuple[str | None,
 
 
 # ---------------------------------------------------------------------------
-# botocore handlers
+# The remembered ids
 # ---------------------------------------------------------------------------
 
 
-def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], model: Any = None,
-                            **_: Any) -> None:
-    operation = getattr(model, "name", "")
-    topic_arn = params.get("TopicArn")
-    if operation not in ("Publish", "PublishBatch") or not isinstance(topic_arn, str):
+def _expire(topic_arn: str) -> None:
+    seen = _SEEN.get(topic_arn)
+    if not seen:
         return
-    config = _topic_config(topic_arn)
+    now = clock.now()
+    for key in [k for k, v in seen.items() if v.expires_at <= now]:
+        del seen[key]
+
+
+def _lookup(topic_arn: str, key: Key) -> _Published | None:
+    with _LOCK:
+        _expire(topic_arn)
+        return _SEEN.get(topic_arn, {}).get(key)
+
+
+def _record(topic_arn: str, key: Key, message_id: str) -> str:
+    """Remember a successful publish; return its sequence number."""
+    with _LOCK:
+        number = _SEQUENCE.get(topic_arn, 10_000_000_000_000_000_000) + 1_000
+        _SEQUENCE[topic_arn] = number
+        sequence = str(number)
+        _SEEN.setdefault(topic_arn, {})[key] = _Published(message_id, sequence,
+                                                          clock.now() + DEDUP_INTERVAL_SECONDS)
+        return sequence
+
+
+# ---------------------------------------------------------------------------
+# Hook subscribers
+# ---------------------------------------------------------------------------
+
+
+def _on_params(call: hooks.Call, params: dict[str, Any]) -> None:
+    """Before the request is built: content-based ids, and which entries are duplicates."""
+    topic_arn = params.get("TopicArn")
+    if not isinstance(topic_arn, str):
+        return
+    config = topic_config(topic_arn)
     if config is None or not config.fifo:
         return
-    if operation == "Publish":
-        key = _entry_key(config, params)
+    if call.operation == "Publish":
+        key = entry_key(config, params)
         if key is not None:
-            context[_CONTEXT_KEY] = {"topic": topic_arn, "key": key, "duplicate_of": _lookup(topic_arn, key)}
+            call.state["dedup"] = {"topic": topic_arn, "key": key, "duplicate_of": _lookup(topic_arn, key)}
         return
     entries = params.get("PublishBatchRequestEntries")
     if not isinstance(entries, list):
         return
-    kept, keys, duplicates, in_batch = [], {}, [], {}
+    kept: list[Any] = []
+    keys: dict[Any, Key] = {}
+    duplicates: list[dict[str, Any]] = []
+    in_batch: dict[Key, Any] = {}
     for entry in entries:
-        key = _entry_key(config, entry) if isinstance(entry, dict) else None
+        key = entry_key(config, entry) if isinstance(entry, dict) else None
         if key is None:
             kept.append(entry)
             continue
@@ -240,44 +234,43 @@ def _before_parameter_build(params: dict[str, Any], context: dict[str, Any], mod
             kept.append(entry)
     if duplicates:
         params["PublishBatchRequestEntries"] = kept
-    context[_CONTEXT_KEY] = {"topic": topic_arn, "keys": keys, "duplicates": duplicates, "empty": not kept}
+    call.state["dedup"] = {"topic": topic_arn, "keys": keys, "duplicates": duplicates, "empty": not kept}
 
 
-def _ok(parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+def _success(parsed: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """An HTTP 200 answer with AWS's response metadata."""
     request_id = str(uuid.uuid4())
     headers = {"x-amzn-requestid": request_id, "content-type": "text/xml"}
     parsed["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200, "HTTPHeaders": headers,
                                   "RetryAttempts": 0}
-    return AWSResponse("https://sns.amazonaws.com/", 200, headers, None), parsed
+    return 200, parsed
 
 
-def _before_call(context: dict[str, Any], model: Any = None, **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
-    info = context.get(_CONTEXT_KEY)
+def _before(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
+    """A duplicate never reaches the emulation: answer as AWS does, with the first copy's ids."""
+    info = call.state.get("dedup")
     if not info:
         return None
-    if getattr(model, "name", "") == "Publish" and info.get("duplicate_of") is not None:
+    if call.operation == "Publish" and info.get("duplicate_of") is not None:
         earlier: _Published = info["duplicate_of"]
-        return _ok({"MessageId": earlier.message_id, "SequenceNumber": earlier.sequence_number})
-    if getattr(model, "name", "") == "PublishBatch" and info.get("empty"):
+        return _success({"MessageId": earlier.message_id, "SequenceNumber": earlier.sequence_number})
+    if call.operation == "PublishBatch" and info.get("empty"):
         successful = [{k: v for k, v in d.items() if k != "same_as"} for d in info["duplicates"]]
-        return _ok({"Successful": successful, "Failed": []})
+        return _success({"Successful": successful, "Failed": []})
     return None
 
 
-def _after_call(http_response: Any, parsed: dict[str, Any], context: dict[str, Any], model: Any = None,
-                **_: Any) -> None:
-    info = context.get(_CONTEXT_KEY)
-    operation = getattr(model, "name", "")
-    if operation == "DeleteTopic":
-        return
+def _after(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
+    """Record what was published; report a batch's duplicates as successful."""
+    info = call.state.get("dedup")
     if not info or info.get("duplicate_of") is not None or info.get("empty"):
-        return  # nothing to record: our own response stood in for the call
-    if getattr(http_response, "status_code", 500) >= 300:
+        return  # nothing to record: our own answer stood in for the call
+    if status >= 300:
         return  # the publish failed: its id does not count
     topic_arn = info["topic"]
-    if operation == "Publish" and "MessageId" in parsed:
+    if call.operation == "Publish" and "MessageId" in parsed:
         parsed["SequenceNumber"] = _record(topic_arn, info["key"], parsed["MessageId"])
-    elif operation == "PublishBatch":
+    elif call.operation == "PublishBatch":
         published = {}
         for entry in parsed.get("Successful", []):
             key = info["keys"].get(entry.get("Id"))
@@ -294,35 +287,16 @@ def _after_call(http_response: Any, parsed: dict[str, Any], context: dict[str, A
             parsed.setdefault("Successful", []).append(duplicate)
 
 
-def _after_delete_topic(http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    topic_arn = context.get("labkit_sns_deleted")
-    if topic_arn and getattr(http_response, "status_code", 500) < 300:
+def _after_delete_topic(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
+    topic_arn = call.params.get("TopicArn")
+    if isinstance(topic_arn, str) and status < 300:
         forget(topic_arn)
 
 
-def _remember_deleted(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-    if isinstance(params.get("TopicArn"), str):
-        context["labkit_sns_deleted"] = params["TopicArn"]
-
-
-_HANDLERS = (
-    ("before-parameter-build.sns.Publish", _before_parameter_build),
-    ("before-parameter-build.sns.PublishBatch", _before_parameter_build),
-    ("before-call.sns.Publish", _before_call),
-    ("before-call.sns.PublishBatch", _before_call),
-    ("after-call.sns.Publish", _after_call),
-    ("after-call.sns.PublishBatch", _after_call),
-    ("before-parameter-build.sns.DeleteTopic", _remember_deleted),
-    ("after-call.sns.DeleteTopic", _after_delete_topic),
-)
-def install() -> None:
-    """Register the handlers for every botocore client made from now on. Idempotent."""
-    sandbox.register_handlers(_HANDLERS)
-
-
-def installed() -> bool:
-    """True when the handlers are registered."""
-    return sandbox.handlers_registered(_HANDLERS)
-
-
-install()
+def subscribe() -> None:
+    """Subscribe the deduplication to SNS calls (idempotent)."""
+    for operation in ("Publish", "PublishBatch"):
+        hooks.subscribe("params", "sns", operation, _on_params)
+        hooks.subscribe("before", "sns", operation, _before)
+        hooks.subscribe("after", "sns", operation, _after)
+    hooks.subscribe("after", "sns", "DeleteTopic", _after_delete_topic)

@@ -1,5 +1,8 @@
-"""The SNS chapter: labkit.sns (FIFO topic deduplication) and the behaviours the
-chapter, its walkthrough and its lab rely on, checked through plain boto3."""
+"""The SNS service: FIFO topic deduplication (on the sandbox clock), deliveries to
+Lambda subscribers, and dead-letter queues for deleted endpoints, checked through
+plain boto3; its seams on real moto objects; and its reset.
+
+What the chapter teaches about moto's own SNS is in tests/chapters/test_sns.py."""
 
 from __future__ import annotations
 
@@ -7,28 +10,12 @@ import hashlib
 import json
 import uuid
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-import labkit
-import labkit.sns as lsns
-from labkit.lambda_runtime import zip_code
-
-REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def aws():
-    labkit.start()
-    lsns.install()
-    return {name: boto3.client(name, region_name=REGION) for name in ("sns", "sqs", "lambda", "iam", "logs")}
-
-
-@pytest.fixture(autouse=True)
-def _real_clock():
-    yield
-    lsns.clock = __import__("time").monotonic
+from labkit.core import hooks, registry, seams
+from labkit.services import sns
+from labkit.services.sns import dedup
 
 
 def _name(prefix: str) -> str:
@@ -93,28 +80,27 @@ def test_without_id_or_content_based_the_publish_is_refused(aws):
     assert error.value.response["Error"]["Code"] in ("InvalidParameterValue", "InvalidParameter")
 
 
-def test_content_based_id_reaches_a_fifo_queue_without_its_own_dedup(aws):
-    # Without labkit.sns, moto would pass no id and the queue would refuse the delivery.
+def test_content_based_id_reaches_a_fifo_queue_without_its_own_dedup(lab, aws):
+    # Without the SNS service, moto would pass no id and the queue would refuse the delivery.
     topic, (fifo,) = _fifo_topic(aws, raw=False)
     aws["sns"].publish(TopicArn=topic, Message="x", MessageGroupId="g")
     envelope = json.loads(_bodies(aws, fifo)[0])
     assert envelope["Message"] == "x"
-    assert lsns.remembered_ids(topic) == [hashlib.sha256(b"x").hexdigest()]
-    assert lsns.content_deduplication_id("x") == hashlib.sha256(b"x").hexdigest()
+    assert lab.sns.remembered_ids(topic) == [hashlib.sha256(b"x").hexdigest()]
+    assert lab.sns.content_deduplication_id("x") == hashlib.sha256(b"x").hexdigest()
 
 
-def test_the_interval_is_five_minutes(aws):
+def test_the_interval_is_five_minutes_of_sandbox_time(lab, aws):
     # Watch a standard queue: a FIFO queue would also drop the id, in real time, for 5 minutes.
     topic, (_, std) = _fifo_topic(aws, standard_queue=True)
-    now = [1000.0]
-    lsns.clock = lambda: now[0]
     aws["sns"].publish(TopicArn=topic, Message="m", MessageGroupId="g", MessageDeduplicationId="same")
-    now[0] += 299.0
+    lab.clock.advance(299.0)
     aws["sns"].publish(TopicArn=topic, Message="m", MessageGroupId="g", MessageDeduplicationId="same")
-    now[0] += 2.0  # 301 s after the first
+    assert lab.sns.remembered_ids(topic) == ["same"]
+    lab.clock.advance(2.0)  # 301 s after the first
+    assert lab.sns.remembered_ids(topic) == []
     aws["sns"].publish(TopicArn=topic, Message="m2", MessageGroupId="g", MessageDeduplicationId="same")
     assert _bodies(aws, std) == ["m", "m2"]
-    assert lsns.DEDUP_INTERVAL_SECONDS == 300
 
 
 def test_scope_topic_versus_message_group(aws):
@@ -123,9 +109,15 @@ def test_scope_topic_versus_message_group(aws):
     aws["sns"].publish(TopicArn=topic, Message="2", MessageGroupId="b", MessageDeduplicationId="d")
     assert _bodies(aws, fifo) == ["1"]  # default scope: the whole topic
 
-    per_group = lsns._TopicConfig(fifo=True, content_based=False, per_group=True)
-    assert lsns._entry_key(per_group, {"MessageGroupId": "a", "MessageDeduplicationId": "d"}) == ("a", "d")
-    assert lsns._entry_key(per_group, {"MessageGroupId": "b", "MessageDeduplicationId": "d"}) == ("b", "d")
+    # moto does not store FifoThroughputScope: the per-group key is checked on its own.
+    per_group = dedup.TopicConfig(fifo=True, content_based=False, per_group=True)
+    whole_topic = dedup.TopicConfig(fifo=True, content_based=True, per_group=False)
+    assert dedup.entry_key(per_group, {"MessageGroupId": "a", "MessageDeduplicationId": "d"}) == ("a", "d")
+    assert dedup.entry_key(per_group, {"MessageGroupId": "b", "MessageDeduplicationId": "d"}) == ("b", "d")
+    entry = {"MessageGroupId": "b", "Message": "body"}
+    assert dedup.entry_key(whole_topic, entry) == (None, hashlib.sha256(b"body").hexdigest())
+    assert entry["MessageDeduplicationId"] == hashlib.sha256(b"body").hexdigest()
+    assert dedup.entry_key(per_group, {"MessageGroupId": "a", "Message": "no id"}) is None
 
 
 def test_publish_batch_drops_duplicates_and_reports_them_successful(aws):
@@ -154,15 +146,15 @@ def test_sequence_numbers_increase_per_topic(aws):
     assert numbers == sorted(numbers) and len(set(numbers)) == 3
 
 
-def test_deleting_the_topic_forgets_its_ids(aws):
-    topic, (fifo,) = _fifo_topic(aws)
+def test_deleting_the_topic_forgets_its_ids(lab, aws):
+    topic, _ = _fifo_topic(aws)
     aws["sns"].publish(TopicArn=topic, Message="m", MessageGroupId="g")
-    assert lsns.remembered_ids(topic)
+    assert lab.sns.remembered_ids(topic)
     aws["sns"].delete_topic(TopicArn=topic)
-    assert lsns.remembered_ids(topic) == []
+    assert lab.sns.remembered_ids(topic) == []
 
 
-def test_standard_topics_are_untouched(aws):
+def test_standard_topics_are_untouched(lab, aws):
     topic = aws["sns"].create_topic(Name=_name("std"))["TopicArn"]
     url, arn = _queue(aws, _name("q"))
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
@@ -170,61 +162,20 @@ def test_standard_topics_are_untouched(aws):
     second = aws["sns"].publish(TopicArn=topic, Message="same")
     assert first["MessageId"] != second["MessageId"] and "SequenceNumber" not in second
     assert _bodies(aws, url) == ["same", "same"]
-    assert lsns.installed()
+    assert lab.sns.remembered_ids(topic) == []
 
 
-# ------------------------------------------------------------ behaviours the chapter teaches
+# ------------------------------------------------------------ deliveries to Lambda and to dead-letter queues
 
 
-def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):
-    topic = aws["sns"].create_topic(Name=_name("orders"))["TopicArn"]
-    policies = {
-        "exact": ({"kind": ["order"]}, None),
-        "prefix": ({"region": [{"prefix": "eu-"}]}, None),
-        "numeric": ({"total": [{"numeric": [">=", 100]}]}, None),
-        "body": ({"customer": {"tier": ["gold"]}}, "MessageBody"),
-    }
-    urls = {}
-    for key, (policy, scope) in policies.items():
-        url, arn = _queue(aws, _name(key))
-        attributes = {"FilterPolicyScope": scope} if scope else {}
-        attributes.update({"RawMessageDelivery": "true", "FilterPolicy": json.dumps(policy)})
-        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
-        urls[key] = url
-
-    def publish(n, body, **attrs):
-        aws["sns"].publish(TopicArn=topic, Message=json.dumps({"n": n, **body}), MessageAttributes={
-            k: {"DataType": "Number" if isinstance(v, (int, float)) else "String", "StringValue": str(v)}
-            for k, v in attrs.items()})
-
-    publish(1, {"customer": {"tier": "gold"}}, kind="order", region="eu-west-1", total=150)
-    publish(2, {"customer": {"tier": "silver"}}, kind="refund", region="us-east-1", total=20)
-    publish(3, {}, kind="order", total="500")  # a String attribute never matches a numeric condition
-    got = {k: sorted(json.loads(b)["n"] for b in _bodies(aws, u)) for k, u in urls.items()}
-    assert got == {"exact": [1, 3], "prefix": [1], "numeric": [1], "body": [1]}
-
-
-def test_envelope_versus_raw_delivery(aws):
-    topic = aws["sns"].create_topic(Name=_name("env"))["TopicArn"]
-    (env_url, env_arn), (raw_url, raw_arn) = _queue(aws, _name("env")), _queue(aws, _name("raw"))
-    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=env_arn)
-    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
-    mid = aws["sns"].publish(TopicArn=topic, Message="hello", Subject="s")["MessageId"]
-    envelope = json.loads(_bodies(aws, env_url)[0])
-    assert (envelope["Type"], envelope["Message"], envelope["MessageId"], envelope["Subject"]) == (
-        "Notification", "hello", mid, "s")
-    assert _bodies(aws, raw_url) == ["hello"]
-
-
-def _function(aws, name, source):
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                     "Principal": {"Service": "lambda.amazonaws.com"}}]}
-    try:
-        role = aws["iam"].create_role(RoleName="t-sns-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    except ClientError:
-        role = aws["iam"].get_role(RoleName="t-sns-role")["Role"]["Arn"]
-    return aws["lambda"].create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="app.handler",
-                                         Code={"ZipFile": zip_code(source)})["FunctionArn"]
+@pytest.fixture()
+def function(lab, aws, lambda_role):
+    """make(name, source) -> the ARN of a Python function that really runs."""
+    def make(name: str, source: str) -> str:
+        return aws["lambda"].create_function(FunctionName=name, Runtime="python3.12", Role=lambda_role,
+                                             Handler="app.handler",
+                                             Code={"ZipFile": lab.lambda_.zip_code(source)})["FunctionArn"]
+    return make
 
 
 def _printed(aws, name, prefix):
@@ -232,9 +183,9 @@ def _printed(aws, name, prefix):
     return [e["message"].strip() for e in events if e["message"].startswith(prefix)]
 
 
-def test_lambda_subscriber_gets_an_sns_event_and_filters_apply(aws):
+def test_lambda_subscriber_gets_an_sns_event_and_filters_apply(aws, function):
     name = _name("fn")
-    arn = _function(aws, name, "def handler(event, context):\n"
+    arn = function(name, "def handler(event, context):\n"
                                "    s = event['Records'][0]['Sns']\n"
                                "    print('GOT', event['Records'][0]['EventSource'], s['Message'], s['MessageAttributes']['k']['Value'])\n")
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
@@ -246,9 +197,9 @@ def test_lambda_subscriber_gets_an_sns_event_and_filters_apply(aws):
     assert _printed(aws, name, "GOT") == ["GOT aws:sns m-yes yes"]
 
 
-def test_failing_lambda_subscriber_is_retried_by_lambda_then_sent_to_its_destination(aws):
+def test_failing_lambda_subscriber_is_retried_by_lambda_then_sent_to_its_destination(aws, function):
     name = _name("bad")
-    arn = _function(aws, name, "def handler(event, context):\n    print('TRY')\n    raise ValueError('no')\n")
+    arn = function(name, "def handler(event, context):\n    print('TRY')\n    raise ValueError('no')\n")
     failures_url, failures_arn = _queue(aws, _name("fail"))
     dlq_url, dlq_arn = _queue(aws, _name("subdlq"))
     aws["lambda"].put_function_event_invoke_config(FunctionName=name, DestinationConfig={
@@ -314,9 +265,9 @@ def test_raw_delivery_puts_the_bare_message_and_its_attributes_in_the_dlq(aws):
     assert _messages(aws, dlq_url) == [("raw", {"k": {"DataType": "String", "StringValue": "v"}})]
 
 
-def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws):
+def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws, function):
     name = _name("fn")
-    arn = _function(aws, name, "def handler(event, context):\n    print('RAN')\n")
+    arn = function(name, "def handler(event, context):\n    print('RAN')\n")
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
     dlq_url, dlq_arn = _queue(aws, _name("dlq"))
     aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn, Attributes=_redrive(dlq_arn))
@@ -327,12 +278,12 @@ def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws):
     assert attributes == {}
 
 
-def test_without_a_dlq_an_undeliverable_message_is_dropped_and_publish_succeeds(aws):
+def test_without_a_dlq_an_undeliverable_message_is_dropped_and_publish_succeeds(aws, function):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
     url, arn = _queue(aws, _name("gone"))
     other_url, other_arn = _queue(aws, _name("other"))
     name = _name("fn")
-    fn = _function(aws, name, "def handler(event, context):\n    pass\n")
+    fn = function(name, "def handler(event, context):\n    pass\n")
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=other_arn)
@@ -392,17 +343,76 @@ def test_a_missing_dlq_loses_the_message_and_publish_still_succeeds(aws):
     assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
-def test_fifo_topic_keeps_order_per_group(aws):
-    topic, (fifo,) = _fifo_topic(aws)
-    for n, group in enumerate("abaab"):
-        aws["sns"].publish(TopicArn=topic, Message=f"{group}{n}", MessageGroupId=group)
-    got = _bodies(aws, fifo)
-    assert [b for b in got if b[0] == "a"] == ["a0", "a2", "a3"]
-    assert [b for b in got if b[0] == "b"] == ["b1", "b4"]
+# ------------------------------------------------------------ labkit's own calls, seams, lifecycle
 
 
-def test_email_subscription_is_accepted_and_nothing_is_sent(aws):
-    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    sub = aws["sns"].subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com", ReturnSubscriptionArn=True)
-    assert sub["SubscriptionArn"].startswith(topic)
-    aws["sns"].publish(TopicArn=topic, Message="hello")  # accepted; the emulation sends no mail
+def test_the_topic_attributes_are_read_by_an_internal_call(aws):
+    """Deduplication reads the topic's settings with labkit's own client: a
+    subscriber that skips internal calls (a recorder, an enforcer) never sees it."""
+    seen: list[str] = []
+
+    def record(call, parsed, status):
+        seen.append(call.params["TopicArn"])
+
+    hooks.subscribe("after", "sns", "GetTopicAttributes", record, internal=False)
+    try:
+        topic, _ = _fifo_topic(aws)
+        aws["sns"].publish(TopicArn=topic, Message="m", MessageGroupId="g")
+        assert seen == []
+        aws["sns"].get_topic_attributes(TopicArn=topic)
+        assert seen == [topic]
+    finally:
+        hooks.unsubscribe(record)
+
+
+def test_every_seam_is_where_the_service_expects_it(aws):
+    aws["sns"].list_topics()  # the first SNS call installs the service
+    assert "sns" in registry.installed()
+    assert seams.check(sns.SEAMS) == []
+    for seam in sns.SEAMS:
+        if seam.patched:
+            assert seam.path in seams.patched(), seam.path
+
+
+def test_instance_attributes_named_in_seams_exist_on_real_objects(lab, aws):
+    """Seams with ``instance=True`` are attributes of moto's objects: check each on a real one."""
+    from moto.awslambda.utils import get_backend
+    from moto.sns.models import sns_backends
+    from moto.sqs.models import sqs_backends
+
+    _, queue_arn = _queue(aws, "q")
+    topic = aws["sns"].create_topic(Name="t")["TopicArn"]
+    sub = aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn,
+                               ReturnSubscriptionArn=True)["SubscriptionArn"]
+    objects = {
+        ("moto.sns.models", "Subscription"): sns_backends[lab.account_id][lab.region].subscriptions[sub],
+        ("moto.sqs.models", "SQSBackend"): sqs_backends[lab.account_id][lab.region],
+        ("moto.sqs.models", "Queue"): sqs_backends[lab.account_id][lab.region].queues["q"],
+        ("moto.awslambda.models", "LambdaBackend"): get_backend(lab.account_id, lab.region),
+    }
+    instance_seams = [seam for seam in sns.SEAMS if seam.instance]
+    assert instance_seams
+    for seam in instance_seams:
+        owner, attribute = seam.qualname.rsplit(".", 1)
+        assert (seam.module, owner) in objects, f"add a real {owner} to this test for {seam.path}"
+        assert hasattr(objects[(seam.module, owner)], attribute), seam.path
+
+
+def test_reset_forgets_every_deduplication_id(lab, aws):
+    def publish_once():
+        topic, (fifo,) = _fifo_topic(aws, content_based=False)
+        aws["sns"].publish(TopicArn=topic, Message="m", MessageGroupId="g", MessageDeduplicationId="order-1")
+        return topic, fifo
+
+    topic, _ = publish_once()
+    assert lab.sns.remembered_ids(topic) == ["order-1"]
+    lab.reset()
+    assert lab.sns.remembered_ids(topic) == []
+    # The same topic ARN again: the id published before the reset no longer drops anything.
+    again = aws["sns"].create_topic(Name=topic.rsplit(":", 1)[-1],
+                                    Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "false"})
+    url, arn = _queue(aws, _name("q") + ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    aws["sns"].subscribe(TopicArn=again["TopicArn"], Protocol="sqs", Endpoint=arn,
+                         Attributes={"RawMessageDelivery": "true"})
+    aws["sns"].publish(TopicArn=topic, Message="after", MessageGroupId="g", MessageDeduplicationId="order-1")
+    assert again["TopicArn"] == topic and _bodies(aws, url) == ["after"]

@@ -1,0 +1,102 @@
+"""The SNS chapter: what its pages, walkthrough and lab say about SNS, checked
+through plain boto3 against the sandbox (moto's filter policies, envelopes and
+raw delivery, FIFO order, email subscriptions).
+
+The SNS service's own behaviour is in tests/services/test_sns.py."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+
+def _name(prefix: str) -> str:
+    return f"t-{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _queue(aws, name, **attributes):
+    url = aws["sqs"].create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _bodies(aws, url):
+    out = []
+    while batch := aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                              MessageAttributeNames=["All"]).get("Messages", []):
+        for m in batch:
+            out.append(m["Body"])
+            aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return out
+
+
+def _fifo_topic(aws, *, content_based=True, scope=None, raw=True, standard_queue=False):
+    attributes = {"FifoTopic": "true", "ContentBasedDeduplication": str(content_based).lower()}
+    if scope:
+        attributes["FifoThroughputScope"] = scope
+    topic = aws["sns"].create_topic(Name=_name("topic") + ".fifo", Attributes=attributes)["TopicArn"]
+    queues = [_queue(aws, _name("q") + ".fifo", FifoQueue="true")]
+    if standard_queue:
+        queues.append(_queue(aws, _name("std")))
+    for _, arn in queues:
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                             Attributes={"RawMessageDelivery": str(raw).lower()})
+    return topic, [url for url, _ in queues]
+
+
+def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):
+    topic = aws["sns"].create_topic(Name=_name("orders"))["TopicArn"]
+    policies = {
+        "exact": ({"kind": ["order"]}, None),
+        "prefix": ({"region": [{"prefix": "eu-"}]}, None),
+        "numeric": ({"total": [{"numeric": [">=", 100]}]}, None),
+        "body": ({"customer": {"tier": ["gold"]}}, "MessageBody"),
+    }
+    urls = {}
+    for key, (policy, scope) in policies.items():
+        url, arn = _queue(aws, _name(key))
+        attributes = {"FilterPolicyScope": scope} if scope else {}
+        attributes.update({"RawMessageDelivery": "true", "FilterPolicy": json.dumps(policy)})
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+        urls[key] = url
+
+    def publish(n, body, **attrs):
+        aws["sns"].publish(TopicArn=topic, Message=json.dumps({"n": n, **body}), MessageAttributes={
+            k: {"DataType": "Number" if isinstance(v, (int, float)) else "String", "StringValue": str(v)}
+            for k, v in attrs.items()})
+
+    publish(1, {"customer": {"tier": "gold"}}, kind="order", region="eu-west-1", total=150)
+    publish(2, {"customer": {"tier": "silver"}}, kind="refund", region="us-east-1", total=20)
+    publish(3, {}, kind="order", total="500")  # a String attribute never matches a numeric condition
+    got = {k: sorted(json.loads(b)["n"] for b in _bodies(aws, u)) for k, u in urls.items()}
+    assert got == {"exact": [1, 3], "prefix": [1], "numeric": [1], "body": [1]}
+
+
+def test_envelope_versus_raw_delivery(aws):
+    topic = aws["sns"].create_topic(Name=_name("env"))["TopicArn"]
+    (env_url, env_arn), (raw_url, raw_arn) = _queue(aws, _name("env")), _queue(aws, _name("raw"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=env_arn)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+    mid = aws["sns"].publish(TopicArn=topic, Message="hello", Subject="s")["MessageId"]
+    envelope = json.loads(_bodies(aws, env_url)[0])
+    assert (envelope["Type"], envelope["Message"], envelope["MessageId"], envelope["Subject"]) == (
+        "Notification", "hello", mid, "s")
+    assert _bodies(aws, raw_url) == ["hello"]
+
+
+
+
+def test_fifo_topic_keeps_order_per_group(aws):
+    topic, (fifo,) = _fifo_topic(aws)
+    for n, group in enumerate("abaab"):
+        aws["sns"].publish(TopicArn=topic, Message=f"{group}{n}", MessageGroupId=group)
+    got = _bodies(aws, fifo)
+    assert [b for b in got if b[0] == "a"] == ["a0", "a2", "a3"]
+    assert [b for b in got if b[0] == "b"] == ["b1", "b4"]
+
+
+def test_email_subscription_is_accepted_and_nothing_is_sent(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    sub = aws["sns"].subscribe(TopicArn=topic, Protocol="email", Endpoint="ops@example.com", ReturnSubscriptionArn=True)
+    assert sub["SubscriptionArn"].startswith(topic)
+    aws["sns"].publish(TopicArn=topic, Message="hello")  # accepted; the emulation sends no mail
