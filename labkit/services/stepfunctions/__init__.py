@@ -21,8 +21,6 @@ time; ``lab.clock.advance`` does not move them.
 
 from __future__ import annotations
 
-from labkit.core.seams import Seam
-from labkit.services.stepfunctions import seams as _seams
 from labkit.services.stepfunctions.asl import (
     StateGraph,
     describe_condition,
@@ -40,6 +38,7 @@ from labkit.services.stepfunctions.history import (
     task_attempts,
     wait_for_execution,
 )
+from labkit.services.stepfunctions.seams import SEAMS
 
 __all__ = [
     "SEAMS",
@@ -59,10 +58,6 @@ __all__ = [
     "task_attempts",
     "wait_for_execution",
 ]
-
-#: The moto internals this service patches (checked and installed by the registry at first use).
-SEAMS: tuple[Seam, ...] = _seams.SEAMS
-
 
 def install() -> None:
     """Nothing to subscribe: the seam is all this service changes. Idempotent."""
