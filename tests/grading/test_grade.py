@@ -3,7 +3,8 @@
 The submissions are tests/fixtures/grading/submissions/*.ipynb, written by
 make_submissions.py beside them from the student copy of mini_lab.ipynb (8
 points: queue 4 of which 1 hidden, dlq 3, choice 1). One grading run of all
-of them (two kernels in parallel) is shared by most tests.
+of them (two kernels in parallel) is shared by most tests. Tests that run
+kernels are marked ``notebook`` (``make test-fast`` leaves them out).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def test_the_fixtures_are_up_to_date() -> None:
     assert read_notebook(SUBMISSIONS / "stub.ipynb") == student_copy(read_notebook(MINI_LAB))
 
 
+@pytest.mark.notebook  # runs kernels
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_exact_score_and_status(graded: Graded, name: str) -> None:
     score, status, exercises = EXPECTED[name]
@@ -117,6 +119,7 @@ def test_exact_score_and_status(graded: Graded, name: str) -> None:
     assert (status == "ok") == (row["detail"] == ""), row["detail"]
 
 
+@pytest.mark.notebook  # runs kernels
 def test_the_gradebook_has_one_row_per_submission_and_a_column_per_exercise(graded: Graded) -> None:
     header = graded.csv_path.read_text(encoding="utf-8").splitlines()[0]
     assert header == "submission,score,max_score,status,queue,dlq,choice,detail,sha256,source_sha256"
@@ -128,6 +131,7 @@ def test_the_gradebook_has_one_row_per_submission_and_a_column_per_exercise(grad
     assert graded.json["exercises"][0]["title"] == "Create the orders queue"
 
 
+@pytest.mark.notebook  # runs kernels
 def test_status_details_say_why(graded: Graded) -> None:
     detail = {name: row["detail"] for name, row in graded.rows.items()}
     assert detail["deleted_answer"] == "no answer cell for dlq; its stub was graded"
@@ -153,6 +157,7 @@ def test_status_details_say_why(graded: Graded) -> None:
     )
 
 
+@pytest.mark.notebook  # runs kernels
 def test_checks_that_did_not_run_say_why(graded: Graded) -> None:
     checks = graded.feedback["os_exit"]["exercises"]["choice"]["checks"]
     assert checks[0]["found"] == "not run: the kernel died" and checks[0]["earned"] == 0
@@ -160,6 +165,7 @@ def test_checks_that_did_not_run_say_why(graded: Graded) -> None:
     assert checks[0]["found"] == "not run: the kernel did not stop after a cell ran past the time limit"
 
 
+@pytest.mark.notebook  # runs kernels
 def test_feedback_says_what_was_expected_and_found(graded: Graded) -> None:
     checks = graded.feedback["partial"]["exercises"]["queue"]["checks"]
     assert [(c["name"], c["passed"], c["earned"]) for c in checks] == [
@@ -174,6 +180,7 @@ def test_feedback_says_what_was_expected_and_found(graded: Graded) -> None:
     assert always["choice"]["checks"][0]["found"] == "'no idea'"
 
 
+@pytest.mark.notebook  # runs kernels
 def test_a_failed_hidden_check_names_the_requirement_never_the_test(graded: Graded) -> None:
     hidden = graded.feedback["stub"]["exercises"]["queue"]["checks"][2]
     assert hidden == {
@@ -186,6 +193,7 @@ def test_a_failed_hidden_check_names_the_requirement_never_the_test(graded: Grad
         assert "orders-2" not in text and "the same URL twice" not in text
 
 
+@pytest.mark.notebook  # runs kernels
 def test_added_cells_are_reported_not_run(graded: Graded) -> None:
     assert graded.feedback["retagged"]["notes"] == [
         "1 code cell(s) you added were not run: only answer cells are graded"
@@ -195,6 +203,7 @@ def test_added_cells_are_reported_not_run(graded: Graded) -> None:
 # --- resuming ------------------------------------------------------------------------
 
 
+@pytest.mark.notebook  # runs kernels
 def test_an_interrupted_or_changed_run_resumes_where_it_stopped(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -226,6 +235,7 @@ def test_an_interrupted_or_changed_run_resumes_where_it_stopped(tmp_path: Path) 
 # --- the command line ----------------------------------------------------------------
 
 
+@pytest.mark.notebook  # runs kernels
 def test_the_command_and_python_dash_m_are_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["grade", str(MINI_LAB), str(SUBMISSIONS / "invalid_json.ipynb"), str(SUBMISSIONS / "other_lab.ipynb"),
             "-j", "2", "--timeout", "8"]
@@ -237,6 +247,7 @@ def test_the_command_and_python_dash_m_are_the_same(tmp_path: Path, capsys: pyte
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
 
+@pytest.mark.notebook  # runs kernels
 def test_a_source_whose_solutions_fail_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = read_notebook(MINI_LAB)
     answer = next(c for c in source.cells if c.id == "answer-choice")

@@ -239,6 +239,7 @@ def check_reports(nb: NotebookNode) -> list[dict]:
     ]
 
 
+@pytest.mark.notebook  # runs kernels
 def test_the_student_copy_fails_every_check_and_the_source_passes_them_all() -> None:
     source_reports = check_reports(mini())
     assert [r["exercise"] for r in source_reports] == ["queue", "queue", "dlq", "choice"]
