@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 
 import labkit
-from labkit.lambda_runtime import zip_code
 
 
 def median_ms(call: Callable[[], object], rounds: int) -> float:
@@ -44,7 +43,7 @@ def main(rounds: int = 500) -> None:
     sqs.create_queue(QueueName="bench")
     lam.create_function(
         FunctionName="trivial", Runtime="python3.12", Role=role, Handler="app.handler",
-        Code={"ZipFile": zip_code("def handler(event, context):\n    return {'ok': True}\n")},
+        Code={"ZipFile": lab.lambda_.zip_code("def handler(event, context):\n    return {'ok': True}\n")},
     )
     floor = median_ms(lambda: lam.get_function(FunctionName="trivial"), rounds)
     floor_sqs = median_ms(lambda: sqs.list_queues(), rounds)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from typing import Any
 
 from labkit.core.aws import ACCOUNT_ID, parse_arn
@@ -61,7 +60,8 @@ def function_spec(fn: Any) -> FunctionSpec:
 
 def unqualified_arn(fn: Any) -> str:
     """``arn:aws:lambda:<region>:<account>:function:<name>``, whatever version ``fn`` is."""
-    return str(replace(parse_arn(fn.function_arn), resource=f"function:{fn.function_name}"))
+    arn = parse_arn(fn.function_arn)
+    return f"arn:{arn.partition}:{arn.service}:{arn.region}:{arn.account}:function:{fn.function_name}"
 
 
 def function_code(fn: Any) -> bytes:
