@@ -1,5 +1,9 @@
-"""EventBridge as the chapter teaches it: patterns, target input, service events,
-schedules, TestEventPattern, archive and replay (labkit.eventbridge + its seams)."""
+"""The EventBridge service: delivery to SQS, Logs, Lambda and SNS targets with their
+input settings, disabled and schedule-only rules, AWS service events and schedules,
+TestEventPattern, archive and replay, event times on the sandbox clock; its seams
+on real moto objects; and its reset.
+
+What the chapter teaches about moto's own matching is in tests/chapters/test_eventbridge.py."""
 
 from __future__ import annotations
 
@@ -12,14 +16,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 import labkit
-from labkit import eventbridge
-from labkit.eventbridge import render_template, target_payload
-from labkit.lambda_runtime import zip_code
-
-
-@pytest.fixture()
-def lab() -> labkit.Sandbox:
-    return labkit.start(reset=True)
+from labkit.core import registry, seams
+from labkit.core.aws import epoch_of
+from labkit.services import eventbridge
+from labkit.services.eventbridge import render_template, target_payload
 
 
 def queue(lab: labkit.Sandbox, name: str) -> tuple[str, str]:
@@ -73,22 +73,6 @@ def test_sqs_target_receives_the_event_in_aws_shape(lab):
     assert ", " not in body and ": " not in body  # minified
 
 
-@pytest.mark.parametrize(("pattern", "matching", "other"), [
-    ({"detail": {"sku": [{"prefix": "BK-"}]}}, {"sku": "BK-17"}, {"sku": "TOY-1"}),
-    ({"detail": {"total": [{"numeric": [">=", 100, "<", 500]}]}}, {"total": 100}, {"total": 500}),
-    ({"detail": {"country": [{"anything-but": ["FR", "DE"]}]}}, {"country": "IT"}, {"country": "FR"}),
-    ({"detail": {"coupon": [{"exists": True}]}}, {"coupon": "X"}, {"other": 1}),
-    ({"detail": {"coupon": [{"exists": False}]}}, {"other": 1}, {"coupon": "X"}),
-    ({"detail": {"total": [{"numeric": [">", 10]}]}}, {"total": 11}, {"total": "11"}),  # a string is not a number
-    ({"detail": {"qty": [3]}}, {"qty": 3}, {"qty": "3"}),  # exact match keeps the JSON type
-])
-def test_pattern_operators(lab, pattern, matching, other):
-    url = rule_to_queue(lab, "r", pattern)
-    put(lab, matching)
-    put(lab, other)
-    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [matching]
-
-
 def test_disabled_rule_receives_nothing_and_enabled_again_does(lab):
     url = rule_to_queue(lab, "r", {"source": ["shop.orders"]})
     lab.client("events").disable_rule(Name="r")
@@ -97,17 +81,6 @@ def test_disabled_rule_receives_nothing_and_enabled_again_does(lab):
     lab.client("events").enable_rule(Name="r")
     put(lab, {"n": 2})
     assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"n": 2}]
-
-
-def test_custom_bus_rules_see_only_their_bus(lab):
-    events = lab.client("events")
-    events.create_event_bus(Name="orders")
-    url, arn = queue(lab, "custom")
-    events.put_rule(Name="r", EventBusName="orders", EventPattern=json.dumps({"source": ["shop.orders"]}))
-    events.put_targets(Rule="r", EventBusName="orders", Targets=[{"Id": "q", "Arn": arn}])
-    put(lab, {"bus": "default"})
-    put(lab, {"bus": "orders"}, EventBusName="orders")
-    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"bus": "orders"}]
 
 
 # ---------------------------------------------------------------- target input
@@ -142,12 +115,12 @@ def test_input_transformer_string_template(lab):
     transformer = {"InputPathsMap": {"instance": "$.detail.instance-id", "state": "$.detail.state"},
                    "InputTemplate": '"instance <instance> is in <state>"'}
     url = rule_to_queue(lab, "r", {"source": ["aws.ec2"]}, InputTransformer=transformer)
-    eventbridge.emit_aws_event(**eventbridge.ec2_state_change("i-0abc", "terminated"))
+    lab.eventbridge.emit_aws_event(**lab.eventbridge.ec2_state_change("i-0abc", "terminated"))
     assert bodies(lab, url) == ['"instance i-0abc is in terminated"']
 
 
 def test_render_template_rules():
-    variables = {"s": "RUNNING", "n": 9, "o": {"a": 1}, "gone": eventbridge._MISSING}
+    variables = {"s": "RUNNING", "n": 9, "o": {"a": 1}, "gone": eventbridge.MISSING}
     assert render_template('{"a": <s>, "b": "<s>!", "c": <n>, "d": <o>, "e": <gone>, "f": "<gone>"}',
                            variables) == '{"a": "RUNNING", "b": "RUNNING!", "c": 9, "d": {"a":1}, "e": null, "f": ""}'
     assert render_template('"x \\"<s>\\" <unknown>"', variables) == '"x \\"RUNNING\\" <unknown>"'
@@ -179,21 +152,33 @@ def test_cloudwatch_logs_target_logs_the_event_or_the_templates_message(lab):
     assert messages[0] == "order 4 placed" and json.loads(messages[1])["detail"] == {"n": 4}
 
 
-def test_lambda_target_gets_the_transformed_input(lab):
-    role = lab.client("iam").create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+def test_lambda_target_gets_the_transformed_input(lab, lambda_role):
     lab.client("sqs").create_queue(QueueName="out")
     code = ("import boto3, json, os\n"
             "def handler(event, context):\n"
             "    boto3.client('sqs').send_message(QueueUrl=os.environ['OUT'], MessageBody=json.dumps(event))\n")
     out_url = lab.client("sqs").get_queue_url(QueueName="out")["QueueUrl"]
     fn = lab.client("lambda").create_function(
-        FunctionName="audit", Role=role, Runtime="python3.12", Handler="app.handler",
-        Code={"ZipFile": zip_code(code)}, Environment={"Variables": {"OUT": out_url}})["FunctionArn"]
+        FunctionName="audit", Role=lambda_role, Runtime="python3.12", Handler="app.handler",
+        Code={"ZipFile": lab.lambda_.zip_code(code)}, Environment={"Variables": {"OUT": out_url}})["FunctionArn"]
     events = lab.client("events")
     events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
     events.put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": fn, "InputPath": "$.detail"}])
     put(lab, {"n": 5})
     assert [json.loads(b) for b in labkit_wait(lab, out_url)] == [{"n": 5}]
+
+
+def test_sns_target_gets_the_payload_and_its_subscribers_get_it(lab):
+    sns = lab.client("sns")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url, arn = queue(lab, "alerts-inbox")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    events = lab.client("events")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "topic", "Arn": topic, "InputTransformer": {
+        "InputPathsMap": {"n": "$.detail.n"}, "InputTemplate": '"order <n> needs a look"'}}])
+    put(lab, {"n": 8})
+    assert bodies(lab, url) == ['"order 8 needs a look"']
 
 
 def labkit_wait(lab: labkit.Sandbox, url: str) -> list[str]:
@@ -218,8 +203,8 @@ def test_put_events_refuses_aws_sources_per_entry(lab):
 
 def test_emit_aws_event_shapes(lab):
     url = rule_to_queue(lab, "r", {"source": [{"prefix": "aws."}]})
-    eventbridge.emit_aws_event(**eventbridge.ec2_state_change("i-0abc", "terminated"))
-    eventbridge.emit_aws_event(**eventbridge.cloudtrail_api_call(
+    lab.eventbridge.emit_aws_event(**lab.eventbridge.ec2_state_change("i-0abc", "terminated"))
+    lab.eventbridge.emit_aws_event(**lab.eventbridge.cloudtrail_api_call(
         "dynamodb", "UpdateTable", {"tableName": "orders", "billingMode": "PAY_PER_REQUEST"}))
     ec2, ddb = (json.loads(b) for b in bodies(lab, url))
     assert ec2["detail-type"] == "EC2 Instance State-change Notification"
@@ -228,24 +213,24 @@ def test_emit_aws_event_shapes(lab):
     assert ddb["source"] == "aws.dynamodb" and ddb["detail-type"] == "AWS API Call via CloudTrail"
     assert ddb["detail"]["eventSource"] == "dynamodb.amazonaws.com" and ddb["detail"]["eventName"] == "UpdateTable"
     with pytest.raises(ValueError):
-        eventbridge.emit_aws_event("shop.orders", "x", {})
+        lab.eventbridge.emit_aws_event("shop.orders", "x", {})
 
 
 def test_schedule_only_rule_ignores_events_and_fires_on_demand(lab):
     url = rule_to_queue(lab, "nightly", None)
     put(lab, {"n": 1})
     assert bodies(lab, url) == []
-    fired = eventbridge.fire_schedule("nightly")
+    fired = lab.eventbridge.fire_schedule("nightly")
     [body] = bodies(lab, url)
     event = json.loads(body)
     assert event == fired
     assert (event["source"], event["detail-type"], event["detail"]) == ("aws.events", "Scheduled Event", {})
     assert event["resources"] == [lab.client("events").describe_rule(Name="nightly")["Arn"]]
     lab.client("events").disable_rule(Name="nightly")
-    assert eventbridge.fire_schedule("nightly") is None and bodies(lab, url) == []
+    assert lab.eventbridge.fire_schedule("nightly") is None and bodies(lab, url) == []
     rule_to_queue(lab, "patterned", {"source": ["x"]})
     with pytest.raises(ValueError, match="no ScheduleExpression"):
-        eventbridge.fire_schedule("patterned")
+        lab.eventbridge.fire_schedule("patterned")
 
 
 # ---------------------------------------------------------------- TestEventPattern
@@ -297,3 +282,100 @@ def test_replay_redelivers_only_the_window_to_the_named_rules(lab):
     assert [json.loads(b) for b in bodies(lab, url)] == [{"n": "recent", "replay": "catch-up"}]
     assert bodies(lab, other) == []
     assert events.describe_archive(ArchiveName="orders")["EventCount"] == 2  # replays are not archived again
+
+
+# ---------------------------------------------------------------- the sandbox clock
+
+
+def test_event_times_schedules_and_replays_follow_the_sandbox_clock(lab):
+    url = rule_to_queue(lab, "r", {"source": ["shop.orders", "aws.ec2"]})
+    rule_to_queue(lab, "nightly", None)
+    ahead = 10 * 24 * 3600.0
+    lab.clock.advance(ahead)
+    put(lab, {"n": 1})
+    lab.eventbridge.emit_aws_event(**lab.eventbridge.ec2_state_change("i-1", "running"))
+    fired = lab.eventbridge.fire_schedule("nightly")
+    times = [epoch_of(json.loads(b)["time"]) for b in bodies(lab, url)] + [epoch_of(fired["time"])]
+    now = lab.clock.now()
+    assert len(times) == 3 and all(now - 5 <= t <= now + 1 for t in times), (times, now)
+    assert all(t > datetime.now(timezone.utc).timestamp() + ahead - 5 for t in times)
+
+
+def test_a_replay_window_in_sandbox_time(lab):
+    events = lab.client("events")
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    archive_arn = events.create_archive(ArchiveName="a", EventSourceArn=bus_arn)["ArchiveArn"]
+    put(lab, {"n": "before"})
+    lab.clock.advance(7200)
+    start = datetime.fromtimestamp(lab.clock.now() - 60, timezone.utc)
+    put(lab, {"n": "after"})
+    url = rule_to_queue(lab, "late", {"source": ["shop.orders"]}, InputPath="$.detail.n")
+    events.start_replay(ReplayName="last-minute", EventSourceArn=archive_arn, EventStartTime=start,
+                        EventEndTime=datetime.fromtimestamp(lab.clock.now() + 1, timezone.utc),
+                        Destination={"Arn": bus_arn})
+    assert bodies(lab, url) == ['"after"']
+    replay = events.describe_replay(ReplayName="last-minute")
+    assert replay["ReplayEndTime"].timestamp() >= lab.clock.now() - 5
+
+
+# ---------------------------------------------------------------- seams and lifecycle
+
+
+def test_every_seam_is_where_the_service_expects_it(lab):
+    lab.client("events").list_rules()  # the first EventBridge call installs the service
+    assert "eventbridge" in registry.installed()
+    assert seams.check(eventbridge.SEAMS) == []
+    patched = [seam.path for seam in eventbridge.SEAMS if seam.patched]
+    assert len(patched) == 4 and set(patched) <= set(seams.patched())
+
+
+def test_instance_attributes_named_in_seams_exist_on_real_objects(lab):
+    from moto.events.models import events_backends
+
+    events = lab.client("events")
+    events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")
+    events.put_rule(Name="patterned", EventPattern=json.dumps({"source": ["x"]}))
+    bus_arn = events.describe_event_bus(Name="default")["Arn"]
+    archive_arn = events.create_archive(ArchiveName="a", EventSourceArn=bus_arn)["ArchiveArn"]
+    events.start_replay(ReplayName="r", EventSourceArn=archive_arn, EventStartTime=0, EventEndTime=1,
+                        Destination={"Arn": bus_arn})
+    backend = events_backends[lab.account_id][lab.region]
+    bus = backend.describe_event_bus("default")
+    objects = {"EventBus": bus, "Rule": bus.rules["nightly"], "Replay": backend.replays["r"],
+               "Archive": backend.archives["a"]}
+    instance_seams = [seam for seam in eventbridge.SEAMS if seam.instance]
+    assert instance_seams
+    for seam in instance_seams:
+        owner, attribute = seam.qualname.rsplit(".", 1)
+        assert seam.module == "moto.events.models" and owner in objects, f"add a real {owner} for {seam.path}"
+        assert hasattr(objects[owner], attribute), seam.path
+    assert isinstance(bus.rules["nightly"].targets, list) and isinstance(backend.archives["a"].events, list)
+    assert bus.rules["patterned"].event_pattern.get_pattern() == {"source": ["x"]}
+
+
+def test_a_moved_seam_is_named_and_nothing_is_patched(monkeypatch):
+    from moto.events.models import Rule
+
+    def send_to_targets(self, event):  # a moto release that changed the signature
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(Rule, "send_to_targets", send_to_targets)
+    problems = seams.check(eventbridge.SEAMS)
+    assert problems == [("moto.events.models.Rule.send_to_targets takes ('self', 'event'), "
+                        "labkit expects ('self', 'original_event', 'transform_input')")]
+    with pytest.raises(seams.SeamMoved, match="Rule.send_to_targets"):
+        seams.install(eventbridge.SEAMS, owner="labkit.services.eventbridge")
+
+
+def test_reset_forgets_rules_and_keeps_the_behaviour(lab):
+    url = rule_to_queue(lab, "nightly", None)
+    lab.eventbridge.fire_schedule("nightly")
+    assert len(bodies(lab, url)) == 1
+    lab.reset()
+    with pytest.raises(ValueError, match="no rule 'nightly'"):
+        lab.eventbridge.fire_schedule("nightly")
+    url = rule_to_queue(lab, "again", {"source": [{"prefix": ""}]}, Input='"constant"')
+    response = put(lab, {}, source="aws.ec2")
+    assert response["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"
+    put(lab, {"n": 1})
+    assert bodies(lab, url) == ['"constant"']

@@ -1,0 +1,68 @@
+"""EventBridge: targets that get what AWS sends them, AWS service events, schedules, replays.
+
+moto stores rules and targets and matches patterns well. This service makes
+delivery behave as on AWS and stands in for what only AWS can do
+(``lab.eventbridge.<helper>``):
+
+- **Delivery** (:mod:`.targets`): disabled and schedule-only rules receive no
+  events; SQS, CloudWatch Logs, Lambda (through
+  :func:`labkit.services.lambda_.invoke_async`) and SNS targets get the
+  payload their ``Input``, ``InputPath`` or ``InputTransformer`` builds
+  (:func:`target_payload`, :mod:`.payloads`); replays keep to their window
+  and the rules they name.
+- **The API** (:mod:`.api`): ``PutEvents`` refuses ``aws.*`` sources, as AWS
+  does; ``TestEventPattern`` answers (:func:`pattern_matches`).
+- **Standing in for AWS** (:mod:`.service_events`): :func:`emit_aws_event`
+  with :func:`ec2_state_change` and :func:`cloudtrail_api_call` put service
+  events on the default bus; :func:`fire_schedule` fires a scheduled rule now.
+
+Time: event times, scheduled events and replays follow the sandbox clock
+(``lab.clock``). Delivery is synchronous: a cell that puts an event finds it
+in the target's queue or log group when the call returns.
+"""
+
+from __future__ import annotations
+
+from .payloads import (
+    MISSING,
+    aws_event,
+    json_path,
+    pattern_matches,
+    render_template,
+    target_payload,
+)
+from .seams import SEAMS
+from .service_events import (
+    cloudtrail_api_call,
+    ec2_state_change,
+    emit_aws_event,
+    fire_schedule,
+)
+from .targets import fire_scheduled_rule, put_service_event
+
+__all__ = [
+    "MISSING",
+    "SEAMS",
+    "aws_event",
+    "cloudtrail_api_call",
+    "ec2_state_change",
+    "emit_aws_event",
+    "fire_schedule",
+    "fire_scheduled_rule",
+    "install",
+    "json_path",
+    "pattern_matches",
+    "put_service_event",
+    "render_template",
+    "reset",
+    "target_payload",
+]
+
+
+def install() -> None:
+    """Nothing to subscribe: the seams (patched by the registry) are all this service changes."""
+
+
+def reset() -> None:
+    """Nothing of its own to forget: rules, targets, archives and replays are
+    moto's, and moto's reset removes them. The seams stay in place."""

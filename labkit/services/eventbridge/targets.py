@@ -1,0 +1,205 @@
+"""Delivering a matched event to a rule's targets, firing schedules, replaying archives.
+
+What AWS does
+    A rule that is enabled and whose pattern matches sends the event to each of
+    its targets, with the payload the target's input settings build. A rule
+    with only a ``ScheduleExpression`` receives no events: its clock fires it
+    with a ``Scheduled Event``. A replay sends the archived events whose time
+    lies in its window to the rules it names (or every rule on the bus), each
+    marked with ``replay-name``.
+
+What moto 5.2 does
+    It delivers to disabled rules, lets a schedule-only rule receive every
+    event, ignores a constant ``Input``, raises for Lambda and SNS targets,
+    never fires a schedule, and replays a whole archive to every rule.
+
+What this module does instead
+    :func:`send_to_targets` (in place of ``Rule.send_to_targets``) skips
+    disabled and schedule-only rules and delivers to SQS, CloudWatch Logs,
+    Lambda and SNS targets the payload of :func:`.payloads.target_payload`;
+    archives, event buses and API destinations stay moto's.
+    :func:`fire_scheduled_rule` delivers AWS's scheduled event now;
+    :func:`replay_events` (in place of ``Replay.replay_events``) keeps to the
+    window and the rules named. Lambda targets run through the Lambda service
+    (:func:`labkit.services.lambda_.invoke_async`). An SNS target is published
+    through moto's SNS backend; the SNS service is already in place, since the
+    topic was created through boto3.
+
+Time
+    Scheduled events and a replay's end are stamped with the sandbox clock. A
+    CloudWatch Logs event is stamped with real time: moto's CloudWatch Logs
+    refuses events from its future.
+
+Limits
+    Delivery is synchronous and never fails, so retry policies and target
+    dead-letter queues are stored but never used; resource policies (the queue
+    policy that lets EventBridge send to a queue, Lambda permissions) are not
+    enforced.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+
+from labkit.core.aws import epoch_of, parse_arn
+from labkit.core.clock import clock
+from labkit.services import lambda_
+
+from .payloads import aws_event, target_payload
+
+__all__ = ["TARGET_SERVICES", "deliver_to_target", "fire_scheduled_rule", "put_service_event", "replay_events",
+           "send_to_targets"]
+
+#: The target services whose delivery labkit makes (the others stay moto's).
+TARGET_SERVICES = ("lambda", "sns", "sqs", "logs")
+
+
+class _Schedule(threading.local):
+    rule: Any = None  # the rule being fired by its schedule, in this thread
+
+
+_SCHEDULE = _Schedule()
+
+
+def _events_backend(account_id: str, region: str) -> Any:
+    from moto.events.models import events_backends
+
+    return events_backends[account_id][region]
+
+
+def _enabled(rule: Any) -> bool:
+    return str(rule.state).startswith("ENABLED")
+
+
+def send_to_targets(original: Any, rule: Any, original_event: dict[str, Any],
+                    transform_input: bool = True) -> None:
+    """Deliver a matched event to every target as AWS does: a disabled rule and a
+    schedule-only rule receive no events; each SQS, CloudWatch Logs, Lambda and
+    SNS target gets the payload its Input/InputPath/InputTransformer builds
+    (:func:`labkit.services.eventbridge.target_payload`). Archives, event buses
+    and API destinations stay moto's. ``transform_input`` is ignored: AWS always
+    applies the target's input settings, also to replayed and S3 events."""
+    scheduled = _SCHEDULE.rule is rule
+    if not _enabled(rule):
+        return
+    if not scheduled and (not rule.event_pattern.get_pattern() or not rule.event_pattern.matches_event(original_event)):
+        return
+    ours = [t for t in rule.targets if parse_arn(t["Arn"]).service in TARGET_SERVICES]
+    if len(ours) < len(rule.targets) and not scheduled:
+        saved = rule.targets
+        rule.targets = [t for t in saved if t not in ours]
+        try:
+            original(rule, original_event, True)
+        finally:
+            rule.targets = saved
+    for target in ours:
+        deliver_to_target(target, target_payload(target, original_event, rule.name, rule.arn), original_event)
+
+
+def deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
+    """Send ``payload`` to one SQS, SNS, Lambda or CloudWatch Logs target."""
+    arn = parse_arn(target["Arn"])
+    if arn.service == "lambda":
+        fn, invoked_arn, resource = lambda_.resolve_function(target["Arn"])
+        lambda_.invoke_async(fn, payload, invoked_arn=invoked_arn, resource=resource)
+    elif arn.service == "sns":
+        from moto.sns.models import sns_backends
+
+        sns_backends[arn.account][arn.region].publish(payload, arn=target["Arn"])
+    elif arn.service == "sqs":
+        from moto.sqs.models import sqs_backends
+
+        group_id = (target.get("SqsParameters") or {}).get("MessageGroupId")
+        sqs_backends[arn.account][arn.region].send_message(
+            arn.resource, payload, group_id=group_id, deduplication_id=str(event.get("id")) if group_id else None)
+    elif arn.service == "logs":
+        _deliver_to_log_group(arn.account, arn.region, arn.resource, payload, event)
+
+
+def _deliver_to_log_group(account_id: str, region: str, resource: str, payload: str, event: dict[str, Any]) -> None:
+    """One log event per delivery, in a stream named after the event id. A
+    template of the form {"timestamp": ..., "message": ...} sets the message."""
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.models import logs_backends
+
+    group = resource.split("log-group:", 1)[-1].split(":", 1)[0]
+    message = payload
+    try:
+        parsed = json.loads(payload)
+        if isinstance(parsed, dict) and set(parsed) == {"timestamp", "message"}:
+            message = parsed["message"] if isinstance(parsed["message"], str) else json.dumps(parsed["message"])
+    except ValueError:
+        pass
+    logs = logs_backends[account_id][region]
+    stream = str(event.get("id") or uuid.uuid4())
+    try:
+        logs.ensure_log_stream(group, stream)
+    except ResourceNotFoundException:
+        return  # AWS cannot deliver to a missing log group either
+    # Real time, not the sandbox clock: moto's CloudWatch Logs refuses events from its future.
+    logs.put_log_events(group, stream, [{"timestamp": int(time.time() * 1000), "message": message}])
+
+
+# --------------------------------------------------------------------------
+# Standing in for AWS services and the clock
+# --------------------------------------------------------------------------
+
+
+def put_service_event(account_id: str, region: str, entry: dict[str, Any]) -> str:
+    """Put an event on the default bus from inside, as an AWS service does (no
+    check of the ``aws.`` prefix), at the sandbox clock's time unless the entry
+    has a ``Time``. Returns the event id."""
+    entry = {"Time": clock.now(), **entry}
+    [result] = _events_backend(account_id, region).put_events([entry])
+    if "EventId" not in result:
+        raise ValueError(f"{result.get('ErrorCode')}: {result.get('ErrorMessage')}")
+    return str(result["EventId"])
+
+
+def fire_scheduled_rule(account_id: str, region: str, rule_name: str) -> dict[str, Any] | None:
+    """Deliver AWS's scheduled event to a scheduled rule's targets, now (sandbox
+    time); return the event as delivered, or None for a disabled rule."""
+    bus = _events_backend(account_id, region).describe_event_bus("default")
+    rule = bus.rules.get(rule_name)
+    if rule is None:
+        raise ValueError(f"no rule {rule_name!r} on the default event bus")
+    if not rule.scheduled_expression:
+        raise ValueError(f"rule {rule_name!r} has no ScheduleExpression: it reacts to events, not to a clock")
+    if not _enabled(rule):
+        return None
+    now = clock.now()
+    event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+             "account": account_id, "time": now, "region": region, "resources": [rule.arn], "detail": {},
+             "ingestion-time": now}
+    _SCHEDULE.rule = rule
+    try:
+        rule.send_to_targets(event)
+    finally:
+        _SCHEDULE.rule = None
+    return aws_event(event)
+
+
+def replay_events(original: Any, replay: Any, archive: Any) -> None:
+    """Replay only the archived events whose time lies in [EventStartTime,
+    EventEndTime], to the rules named in FilterArns (or every rule on the bus),
+    each event marked with ``replay-name``; targets get their usual input."""
+    from moto.events.models import ReplayState
+
+    backend = _events_backend(replay.account_id, replay.region)
+    bus = backend.describe_event_bus(parse_arn(replay.destination["Arn"]).resource_name)
+    start, end = float(replay.event_start_time), float(replay.event_end_time)
+    filters = set(replay.destination.get("FilterArns") or [])
+    for event in list(archive.events):
+        when = epoch_of(event.get("time"))
+        if when is None or not start <= when <= end:
+            continue
+        replayed = dict(event, **{"replay-name": replay.name})
+        for rule in list(bus.rules.values()):
+            if not filters or rule.arn in filters:
+                rule.send_to_targets(replayed)
+    replay.state = ReplayState.COMPLETED
+    replay.end_time = clock.now()
