@@ -51,7 +51,7 @@ from labkit.core.aws import iso_timestamp
 
 from . import functions
 from .environments import CHAIN, POOLS, Environment, lambda_env_vars, swapped_in
-from .logs import UNHANDLED_INIT_WARNING, LogSink, error_log_line
+from .logs import UNHANDLED_INIT_WARNING, LogSink, error_log_line, wall_ms
 from .model import (
     INIT_LIMIT_SECONDS,
     RUNTIME_BASE_MEMORY_MB,
@@ -330,7 +330,7 @@ def _execute(env: Environment, event: Any, request_id: str, invoked_arn: str) ->
     duration_ms = (ended - started) * 1000
     if timed_out:
         duration_ms = min(duration_ms, limit * 1000) if outcome.handler_started else limit * 1000
-        stamp = iso_timestamp(time.time())  # real time, as every log event (see .logs)
+        stamp = iso_timestamp(wall_ms() / 1000)  # real time, as every log event (see .logs)
         sink.line(f"{stamp} {request_id} Task timed out after {limit:.2f} seconds\n")
     if outcome.error is not None and cold and env.handler is None:
         env.broken = True
