@@ -27,7 +27,7 @@ from labkit.notebook.diagrams import (
     Figure,
     placeholder_if_no_graphviz,
 )
-from labkit.services.stepfunctions.asl import (
+from labkit.services.stepfunctions import (
     Cluster,
     Node,
     StateGraph,

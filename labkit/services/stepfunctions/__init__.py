@@ -11,7 +11,8 @@ around it, as ``lab.stepfunctions.<helper>``:
   :func:`execution_events`, :func:`states_entered`, :func:`task_attempts`,
   :func:`summarise_history`, :func:`format_history` (:mod:`.history`);
 - :func:`state_graph` and :func:`describe_state_machine`: the machine as a
-  graph and in words, from its ASL (:mod:`.asl`). The drawing itself is
+  graph (:class:`StateGraph` of :class:`Node`, :class:`Edge`, :class:`Cluster`)
+  and in words, from its ASL (:mod:`.asl`). The drawing itself is
   :func:`labkit.notebook.statemachines.draw_state_machine`;
 - one seam (:mod:`.seams`): an execution started without a name gets a UUID.
 
@@ -22,6 +23,9 @@ time; ``lab.clock.advance`` does not move them.
 from __future__ import annotations
 
 from labkit.services.stepfunctions.asl import (
+    Cluster,
+    Edge,
+    Node,
     StateGraph,
     describe_condition,
     describe_resource,
@@ -43,6 +47,9 @@ from labkit.services.stepfunctions.seams import SEAMS
 __all__ = [
     "SEAMS",
     "UNFINISHED",
+    "Cluster",
+    "Edge",
+    "Node",
     "StateGraph",
     "describe_condition",
     "describe_resource",
