@@ -351,6 +351,7 @@ def test_instance_attributes_named_in_seams_exist_on_real_objects(lab):
         assert hasattr(objects[owner], attribute), seam.path
     assert isinstance(bus.rules["nightly"].targets, list) and isinstance(backend.archives["a"].events, list)
     assert bus.rules["patterned"].event_pattern.get_pattern() == {"source": ["x"]}
+    assert events.describe_replay(ReplayName="r")["State"] == "COMPLETED"
 
 
 def test_a_moved_seam_is_named_and_nothing_is_patched(monkeypatch):
