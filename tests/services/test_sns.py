@@ -52,7 +52,7 @@ def _fifo_topic(aws, *, content_based=True, scope=None, raw=True, standard_queue
     return topic, [url for url, _ in queues]
 
 
-# ------------------------------------------------------------ labkit.sns: deduplication
+# ------------------------------------------------------------ FIFO deduplication
 
 
 def test_content_based_duplicate_is_accepted_but_not_delivered(aws):
