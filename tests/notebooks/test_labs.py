@@ -1,15 +1,15 @@
 """Every lab follows the single-source format, and no graded check is vacuous.
 
-The lab sources themselves run under nbval with LABKIT_STRICT=1 (see conftest),
-so every check passes on the solutions. Here each lab runs once more with every
-solution replaced by the learner's stub, hidden checks included: every check
-must fail.
+The lab sources themselves run under nbval with LABKIT_STRICT=1 (see
+tests/harness.py), so every check passes on the solutions. Here each lab's
+student version (every solution replaced by the learner's stub) runs once:
+every check, hidden ones included, must fail. That is a different notebook
+from the lab source, so this is its only execution.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import nbformat
@@ -17,12 +17,12 @@ import pytest
 from nbclient import NotebookClient
 
 from labkit.check import RESULT_MIME
-from labkit.release import parse_lab, stub_source
+from labkit.grading.release import parse_lab, stub_source
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
-# Run each test on its own xdist worker slot (see conftest): they are long and independent.
+# Run each test on its own xdist worker slot (see tests/harness.py): they are long and independent.
 SPREAD = True
 
 
@@ -52,6 +52,7 @@ def test_lab_follows_the_template(path):
     assert "setup" in first_code.metadata.get("tags", []) and "labkit.start(" in first_code.source
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
 def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises

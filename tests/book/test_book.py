@@ -1,0 +1,171 @@
+"""The book builds with warnings as errors, from the notebooks' executed copies,
+and its pages show what the readers need.
+
+One build, into a temporary folder, serves every test in this file. The
+notebooks in ``notebooks/`` and ``labs/`` are not executed again: in a run that
+also runs them under nbval (``make test``), their executed copies (see
+``tests/notebooks/executions.py``) are put into the build's execution cache
+first, and the build takes them from there. The book's own pages
+(``book/*.md``, which draw diagrams) are executed by the build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
+
+from labkit.check import RESULT_MIME
+from tests.notebooks import executions
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for folder in ("notebooks", "labs")
+                   for p in (ROOT / folder).glob("*.ipynb"))
+#: How long the build waits for notebooks still running under nbval on another worker.
+WAIT_FOR_NOTEBOOKS = 1800
+
+pytestmark = pytest.mark.notebook
+
+
+@dataclass
+class Build:
+    html: Path
+    log: str
+    cache: Path
+    prefilled: dict[str, tuple[int, str]]  # notebook -> (cache record id, hash) put in before the build
+
+
+def executed_by_the_build(log: str) -> set[str]:
+    """The documents the build executed, from myst-nb's log lines
+    (``/path/labs/sqs.ipynb: Executing notebook using local CWD [mystnb]``)."""
+    found = set()
+    for line in log.splitlines():
+        match = re.match(r"(?:\x1b\[[0-9;]*m)*(\S+?): Executing notebook", line)
+        if match:
+            path = Path(match.group(1))
+            found.add(path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.as_posix())
+    return found
+
+
+def prefill(cache_dir: Path, notebooks: list[str]) -> dict[str, tuple[int, str]]:
+    """Put each notebook's executed copy into the build's cache, keyed as
+    myst-nb looks it up (a hash of the source's code cells and kernelspec)."""
+    cache = get_cache(str(cache_dir))
+    records = {}
+    for notebook in notebooks:
+        executed = nbformat.read(executions.copy_path(notebook), as_version=4)
+        record = cache.cache_notebook_bundle(
+            CacheBundleIn(executed, str(ROOT / notebook), data={"executed_by": "nbval (make test)"}),
+            check_validity=False, overwrite=True)
+        source = nbformat.read(ROOT / notebook, as_version=4)
+        assert cache.match_cache_notebook(source).pk == record.pk, f"{notebook}: its executed copy does not match it"
+        records[notebook] = (record.pk, record.hashkey)
+    return records
+
+
+@pytest.fixture(scope="module")
+def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    out = tmp_path_factory.mktemp("book")
+    cache_dir = out / "_build" / ".jupyter_cache"
+    # The notebooks nbval runs in this session (on any worker): wait for their copies.
+    in_session = sorted({executions.relative(item.path) for item in request.session.items
+                         if executions.is_notebook_item(item)})
+    statuses = executions.wait_for(in_session, WAIT_FOR_NOTEBOOKS)
+    unfinished = {nb: status for nb, status in statuses.items() if status != executions.PASSED}
+    if unfinished:
+        pytest.fail("the book is built from the notebooks' runs under nbval, and these did not pass "
+                    f"(see their own failures): {json.dumps(unfinished)}")
+    prefilled = prefill(cache_dir, in_session)
+    jb = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
+        capture_output=True, text=True, env={**os.environ, "LABKIT_REQUIRE_GRAPHVIZ": "1"},
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, "jupyter-book build failed:\n" + log[-6000:]
+    return Build(out / "_build" / "html", log, cache_dir, prefilled)
+
+
+def page(build: Build, name: str) -> str:
+    return (build.html / f"{name}.html").read_text(encoding="utf-8")
+
+
+def test_the_build_executed_none_of_the_notebooks_nbval_ran(build):
+    if not build.prefilled:
+        pytest.skip("no notebook ran under nbval in this session (run the book test with them: make test)")
+    executed = executed_by_the_build(build.log)
+    assert not executed & set(build.prefilled), f"executed again by the build: {executed & set(build.prefilled)}"
+    for notebook in build.prefilled:
+        assert f"{ROOT / notebook}: Using cached notebook" in build.log, notebook
+    # myst-nb replaces a record when it executes a notebook: each one is still the one put in.
+    cache = get_cache(str(build.cache))
+    for notebook, (pk, hashkey) in build.prefilled.items():
+        assert cache.get_cache_record(pk).hashkey == hashkey, notebook
+    # The build executes only the book's own pages (which draw diagrams).
+    assert all(doc.startswith("book/") for doc in executed), executed
+
+
+def test_in_a_full_run_every_notebook_comes_from_nbval(build, request):
+    ran_all = {executions.relative(item.path) for item in request.session.items
+               if executions.is_notebook_item(item)} >= set(NOTEBOOKS)
+    if not ran_all:
+        pytest.skip("not every notebook runs in this session")
+    assert sorted(build.prefilled) == NOTEBOOKS
+    assert not executed_by_the_build(build.log) & set(NOTEBOOKS)
+
+
+def test_every_toc_entry_became_a_page(build):
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in re.findall(r"file:\s*(\S+)", toc) + [re.search(r"root:\s*(\S+)", toc).group(1)]:
+        assert (build.html / f"{name}.html").exists(), name
+
+
+def test_diagrams_are_images_with_alt_text(build):
+    for name, minimum in (("book/intro", 1), ("book/sqs", 2), ("notebooks/sqs", 1)):
+        figures = re.findall(r'<figure class="labkit-diagram"><img src="data:image/png;base64,[^"]+" alt="([^"]+)"',
+                             page(build, name))
+        assert len(figures) >= minimum, name
+        assert all(len(alt) > 40 for alt in figures), name
+
+
+def test_lab_page_hides_solutions_and_grading_checks(build):
+    lab = page(build, "labs/sqs")
+    # Each solution is there for self-learners, collapsed behind a click.
+    solutions = re.findall(r'<div class="cell tag_solution tag_ex:(\w+) tag_hide-input[^"]*">\s*'
+                           r'<details class="(?:admonition )?hide above-input">', lab)
+    assert solutions == ["redrive", "visibility", "orders"]
+    assert 'class="nf">attach_dead_letter_queue</span>' in lab
+    # Hidden (grading) checks are not in the page; visible checks show their report.
+    assert "(grading)" not in lab
+    assert "Exercise 1: attach a dead-letter queue: 4/4 points" in lab
+    # The grader's JSON is for machines only.
+    assert RESULT_MIME not in lab
+
+
+def test_quiz_works_without_a_kernel(build):
+    """The quiz is in the page itself: its container, its questions as data, and
+    the script that draws them into the container."""
+    lab = page(build, "labs/sqs")
+    containers = re.findall(r'<div id="(\w+)" data-shufflequestions=', lab)
+    assert len(containers) == 1, "one quiz container on the lab page"
+    quiz_id = containers[0]
+    scripts = [s for s in re.findall(r"<script[^>]*>(.*?)</script>", lab, re.S) if f"var questions{quiz_id}=" in s]
+    assert len(scripts) == 1, "the quiz's questions are in one script of the page"
+    script = scripts[0]
+    start = script.index(f"var questions{quiz_id}=") + len(f"var questions{quiz_id}=")
+    questions, _ = json.JSONDecoder().raw_decode(script[start:])
+    assert len(questions) >= 3
+    fifo = next(q for q in questions if "FIFO queue" in q["question"])
+    assert [a["answer"] for a in fifo["answers"] if a["correct"]] == ["Messages with the same MessageGroupId"]
+    assert all(any(a["correct"] for a in q["answers"]) and all(a["feedback"] for a in q["answers"])
+               for q in questions), "every question has a right answer and feedback on every answer"
+    assert "function show_questions(" in script and f"show_questions(questions{quiz_id}, {quiz_id})" in script

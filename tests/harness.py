@@ -1,0 +1,170 @@
+"""The test suite's house rules, loaded into every pytest run.
+
+``pyproject.toml`` loads this plugin (``-p tests.harness``) whatever paths
+pytest is given, so ``pytest labs/sqs.ipynb`` runs under the same rules as
+``make test`` (a ``tests/conftest.py`` would only be read for paths under
+``tests/``). Before any test runs, it
+
+- puts ``tests/netguard`` on PYTHONPATH, so every kernel, book build and
+  grader process refuses non-loopback connections and logs any attempt;
+- plants honeypot AWS credentials in the environment and in a fake ``~/.aws``,
+  with ``AWS_PROFILE`` pointing at them. A notebook that used them would fail
+  (they are not valid anywhere), and labkit must ignore them;
+- sets ``LABKIT_STRICT=1`` so a failed check in a lab *source* notebook fails
+  nbval, and ``LABKIT_REQUIRE_GRAPHVIZ=1`` so a diagram that cannot be drawn is
+  an error.
+
+Before every test item (nbval's cells included) the environment is put back
+as it was, honeypot included. At the end of the run the network-guard log must
+be empty, or the run fails.
+
+It also decides how pytest-xdist shares the work (see
+:func:`pytest_collection_modifyitems`), and adds to each notebook the second
+run and the executed copy of :mod:`tests.notebooks.executions`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.notebooks import executions
+
+ROOT = Path(__file__).resolve().parent.parent
+NETGUARD = ROOT / "tests" / "netguard"
+
+HONEYPOT_KEY = "HONEYPOT-KEY-DO-NOT-USE"
+HONEYPOT_SECRET = "honeypot-secret-that-must-never-be-sent"
+
+# pytest-xdist workers inherit the environment set up by the main process: reuse it.
+_inherited = os.environ.get("LABKIT_TEST_HOME")
+HOME = Path(_inherited) if _inherited else Path(tempfile.mkdtemp(prefix="labkit-home-"))
+(HOME / ".aws").mkdir(exist_ok=True)
+(HOME / ".aws" / "credentials").write_text(
+    f"[default]\naws_access_key_id = {HONEYPOT_KEY}\naws_secret_access_key = {HONEYPOT_SECRET}\n"
+    f"[honeypot]\naws_access_key_id = {HONEYPOT_KEY}\naws_secret_access_key = {HONEYPOT_SECRET}\n"
+)
+(HOME / ".aws" / "config").write_text("[default]\nregion = eu-west-3\n[profile honeypot]\nregion = eu-west-3\n")
+NETGUARD_LOG = HOME / "netguard.log"
+NETGUARD_LOG.touch()
+
+os.environ.update(
+    {
+        "HOME": str(HOME),
+        "LABKIT_TEST_HOME": str(HOME),
+        "AWS_PROFILE": "honeypot",
+        "AWS_ACCESS_KEY_ID": HONEYPOT_KEY,
+        "AWS_SECRET_ACCESS_KEY": HONEYPOT_SECRET,
+        "AWS_DEFAULT_REGION": "eu-west-3",
+        "LABKIT_NETGUARD_LOG": str(NETGUARD_LOG),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(NETGUARD), os.environ.get("PYTHONPATH", "")])),
+        "LABKIT_STRICT": "1",
+        "LABKIT_REQUIRE_GRAPHVIZ": "1",
+        # Kernels find their own interpreter's kernelspec, whatever HOME says.
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+)
+
+# Guard this process too (it was started before PYTHONPATH changed).
+if not getattr(socket, "NETGUARD_ACTIVE", False):
+    _spec = importlib.util.spec_from_file_location("labkit_netguard", NETGUARD / "sitecustomize.py")
+    assert _spec and _spec.loader
+    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))
+
+#: The environment every test item starts from: honeypot included.
+TEST_ENVIRONMENT = dict(os.environ)
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "notebook: executes a notebook (nbval cells, second runs, stub runs, "
+                            "the book build); make test-fast leaves them out")
+    config.pluginmanager.register(executions, "labkit-notebook-executions")
+
+
+def netguard_attempts() -> str:
+    """Everything the network guard refused so far, in any process of this run."""
+    return NETGUARD_LOG.read_text(encoding="utf-8") if NETGUARD_LOG.exists() else ""
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    attempts = netguard_attempts()
+    if attempts.strip() and not hasattr(session.config, "workerinput"):
+        sys.stderr.write(
+            "\nNETWORK GUARD: something in the test run tried to reach the network "
+            "(only loopback is allowed):\n" + attempts[:5000] + "\n"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """labkit.start() rewrites os.environ in-process (in a test, or in a fixture
+    shared by a module). Put the honeypot back before every item, nbval cells
+    included, so that every kernel this worker starts still sees it."""
+    os.environ.clear()
+    os.environ.update(TEST_ENVIRONMENT)
+
+
+# ---------------------------------------------------------------------------
+# Sharing the work between pytest-xdist workers
+# ---------------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """With ``-n``, always distribute by group, in the order this plugin sets:
+    a notebook's cells must share one worker (and its kernel)."""
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") != "no":
+        config.option.dist = "loadgroup"
+        config.option.loadscopereorder = False
+
+
+def _is_book(item: pytest.Item) -> bool:
+    return Path(str(item.path)).is_relative_to(ROOT / "tests" / "book")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Add each notebook's second run, then group and order the work.
+
+    Groups (``--dist loadgroup``): one per file, so a notebook's cells and its
+    second run share a kernel and a module's fixtures are built once, except in
+    modules that set ``SPREAD = True``, whose tests are spread one by one.
+
+    Order (pytest-xdist hands out groups in this order): the notebooks first,
+    longest (the labs) first; then the book, which is built from the notebooks'
+    executed copies and so waits for them; then the other tests that execute a
+    notebook; then everything else.
+    """
+    executions.add_reruns(items)
+    for item in items:
+        module = getattr(item, "module", None)
+        spread = bool(getattr(module, "SPREAD", False)) if module is not None else False
+        group = item.nodeid if spread else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(name=group))
+
+    def rank(indexed: tuple[int, pytest.Item]) -> tuple[int, int, int]:
+        index, item = indexed
+        if executions.is_notebook_item(item):
+            return (0, 0 if "/labs/" in f"/{item.nodeid}" else 1, index)
+        if _is_book(item):
+            return (1, 0, index)
+        if item.get_closest_marker("notebook"):
+            return (2, 0, index)
+        return (3, 0, index)
+
+    items[:] = [item for _, item in sorted(enumerate(items), key=rank)]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Fail loudly if pytest-xdist ignored the groups: a notebook's nbval cells would then
+    be split across workers, each with its own kernel, and fail for no reason of their own."""
+    if getattr(session.config.option, "loadgroup", False) and session.items and "@" not in session.items[0].nodeid:
+        pytest.exit("pytest-xdist did not apply --dist loadgroup (pytest 9 breaks it): "
+                    "install the versions in requirements.txt", returncode=3)
