@@ -1,26 +1,26 @@
-"""labkit.rds: SQL behind the emulated RDS and Aurora endpoints, and the chapter's behaviours."""
+"""The RDS service (lab.rds): SQL behind the emulated RDS and Aurora endpoints, replicas
+and restores on the sandbox clock, and its lifecycle."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
-import time
+import subprocess
+import sys
 from datetime import datetime, timezone
 
-import boto3
 import pytest
 
-import labkit
-from labkit import rds as lrds
+from labkit.core import hooks
+from labkit.services import rds as lrds
+from labkit.services.rds import storage
 
 USER, PASSWORD = "app", "s3cret-pass"
 
 
 @pytest.fixture()
-def rds():
-    labkit.start(reset=True)
-    lrds.forget()
-    lrds.install()
-    return boto3.client("rds", region_name="us-east-1")
+def rds(aws):
+    return aws["rds"]
 
 
 def make_instance(rds, name, **extra):
@@ -116,9 +116,29 @@ def test_replica_lags_then_catches_up(rds):
     seed(primary, "desk")
     assert items(replica) == ["lamp"]  # stale: the change is younger than the lag
     assert lrds.replica_lag("t-lag-r") > 0
-    lrds.wait_for_replica("t-lag-r", timeout=10)
+    assert lrds.wait_for_replica("t-lag-r", timeout=10) > 0
     assert items(replica) == ["lamp", "desk"]
     assert lrds.replica_lag("t-lag-r") == 0.0
+
+
+def test_replica_lag_is_measured_on_the_sandbox_clock(lab, rds):
+    ep = make_instance(rds, "t-clock")["Endpoint"]["Address"]
+    primary = open_(ep)
+    seed(primary, "lamp")
+    rep = rds.create_db_instance_read_replica(DBInstanceIdentifier="t-clock-r", SourceDBInstanceIdentifier="t-clock")
+    lrds.set_replica_lag("t-clock-r", 600)  # ten minutes behind
+    replica = open_(rep["DBInstance"]["Endpoint"]["Address"])
+    with lab.clock.frozen():
+        seed(primary, "desk")
+        lab.clock.advance(599)
+        assert items(replica) == ["lamp"] and lrds.replica_lag("t-clock-r") == pytest.approx(599)
+        lab.clock.advance(1)  # ten minutes after the commit, without waiting ten minutes
+        assert items(replica) == ["lamp", "desk"] and lrds.replica_lag("t-clock-r") == 0.0
+        seed(primary, "chair")
+        assert lrds.wait_for_replica("t-clock-r") == pytest.approx(600, abs=0.01)  # a frozen clock is advanced
+        assert items(replica) == ["lamp", "desk", "chair"]
+    with pytest.raises(KeyError):
+        lrds.set_replica_lag("t-clock", 1)  # the source is no replica
 
 
 def test_promote_keeps_only_applied_changes_and_becomes_writable(rds):
@@ -230,13 +250,13 @@ def test_snapshot_restore_has_the_snapshot_data_not_later_writes(rds):
     assert items(open_(ep)) == []
 
 
-def test_point_in_time_restore_returns_the_data_of_that_moment(rds):
+def test_point_in_time_restore_returns_the_data_of_that_moment(lab, rds):
     ep = make_instance(rds, "t-pit")["Endpoint"]["Address"]
     conn = open_(ep)
     seed(conn, "a")
-    time.sleep(0.05)
-    moment = datetime.now(timezone.utc)
-    time.sleep(0.05)
+    lab.clock.advance(60)
+    moment = datetime.fromtimestamp(lab.clock.now(), timezone.utc)
+    lab.clock.advance(60)
     seed(conn, "b")
     before = rds.restore_db_instance_to_point_in_time(
         SourceDBInstanceIdentifier="t-pit", TargetDBInstanceIdentifier="t-pit-before", RestoreTime=moment)
@@ -299,3 +319,59 @@ def test_default_parameter_group_sets_no_limit(rds):
     ep = make_instance(rds, "t-nolimit")["Endpoint"]["Address"]
     assert len([open_(ep) for _ in range(20)]) == 20
 
+
+
+# ---------------------------------------------------------------- labkit's own calls, lifecycle
+
+
+def test_labkits_own_calls_are_internal(rds):
+    """Resolving an endpoint and reacting to a failure use describe and reboot calls of
+    labkit's own: a subscriber that skips internal calls (a recorder, an enforcer) never sees them."""
+    ep = make_instance(rds, "t-own", MultiAZ=True)["Endpoint"]["Address"]
+    seen: list[str] = []
+
+    def record(call):
+        seen.append(call.operation)
+
+    hooks.subscribe("before", "rds", "*", record, internal=False)
+    try:
+        seed(open_(ep), "lamp")
+        assert lrds.fail_instance("t-own") == "multi-az failover"
+        assert items(open_(ep)) == ["lamp"]
+        rds.describe_db_instances(DBInstanceIdentifier="t-own")  # the learner's own call is seen
+    finally:
+        hooks.unsubscribe(record)
+    assert seen == ["DescribeDBInstances"]
+
+
+def test_reset_forgets_every_database(lab, rds):
+    ep = make_instance(rds, "t-gone")["Endpoint"]["Address"]
+    seed(open_(ep), "lamp")
+    rds.create_db_instance_read_replica(DBInstanceIdentifier="t-gone-r", SourceDBInstanceIdentifier="t-gone")
+    rds.create_db_snapshot(DBInstanceIdentifier="t-gone", DBSnapshotIdentifier="t-gone-snap")
+    assert lrds.fail_instance("t-gone") == "unavailable"
+    files = [v.path for v in storage.STATE.instances.values()]
+    assert len(files) == 2 and all(os.path.exists(f) for f in files)
+    lab.reset()
+    state = storage.STATE
+    assert (state.instances, state.replicas, state.snapshots, state.outages, state.passwords) == ({}, {}, {}, set(), {})
+    assert not any(os.path.exists(f) for f in files)
+    ep = make_instance(lab.client("rds"), "t-gone")["Endpoint"]["Address"]  # the same name, after the reset
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        items(open_(ep))
+
+
+def test_importing_the_service_installs_nothing():
+    code = ("import labkit.services.rds, labkit.core.hooks as h; "
+            "print(sorted({k[1] for k, v in h._SUBSCRIBERS.items() if v}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_install_subscribes_once(lab):
+    from labkit.services.rds import control
+
+    lab.rds.install()
+    lab.rds.install()
+    subscribers = [fn for fn, _ in hooks._SUBSCRIBERS.get(("after", "rds", "CreateDBInstance"), [])]
+    assert subscribers.count(control.after_call) == 1
