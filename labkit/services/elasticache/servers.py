@@ -183,14 +183,16 @@ class RedisNode(LoopbackServer):
 
 
 class _SandboxTime:
-    """The ``time`` module as fakeredis's command loop sees it: ``time()`` is the sandbox clock."""
+    """The ``time`` module as fakeredis's command loop sees it: ``time()`` is the
+    sandbox clock (read with ``peek()``: fakeredis holds its server lock there, so
+    no scheduled action may run)."""
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
 
     @staticmethod
     def time() -> float:
-        return clock.now()
+        return clock.peek()
 
 
 def use_sandbox_clock() -> None:
