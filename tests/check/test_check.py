@@ -13,7 +13,7 @@ from labkit import check
 
 @pytest.fixture(autouse=True)
 def not_strict(monkeypatch):
-    """The suite runs in strict mode (see conftest); these tests look at the report instead."""
+    """The suite runs in strict mode (see tests/harness.py); these tests look at the report instead."""
     monkeypatch.delenv("LABKIT_STRICT", raising=False)
 
 

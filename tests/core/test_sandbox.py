@@ -1,8 +1,11 @@
-"""labkit.sandbox and labkit.offline: fake credentials, kept state, reset, nothing leaves."""
+"""labkit.core.sandbox and labkit.core.offline: fake credentials, kept state, reset, nothing leaves."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -10,12 +13,13 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.handlers import BUILTIN_HANDLERS
 
 import labkit
-from labkit import offline, sandbox
+from labkit.core import offline, registry, sandbox
+from tests.harness import HONEYPOT_KEY
 
 
 def test_start_replaces_honeypot_credentials_and_pins_region():
-    # tests/conftest.py planted honeypot keys, a profile and a ~/.aws folder.
-    assert os.environ["AWS_ACCESS_KEY_ID"].startswith("HONEYPOT") or labkit.running()
+    # tests/harness.py puts honeypot keys, a profile and a ~/.aws folder back before every test.
+    assert os.environ["AWS_ACCESS_KEY_ID"] == HONEYPOT_KEY and os.environ["AWS_PROFILE"] == "honeypot"
     lab = labkit.start()
     creds = boto3.session.Session().get_credentials()
     assert creds.access_key == "testing" and creds.secret_key == "testing"
@@ -73,7 +77,7 @@ def test_guard_takes_the_place_of_motos_handler():
     from moto.core.models import botocore_stubber
 
     labkit.start()
-    assert offline.installed()
+    assert offline.installed() and offline.moto_adopted()
     assert ("before-send", botocore_stubber) not in BUILTIN_HANDLERS
     assert callable(botocore_stubber) and hasattr(botocore_stubber, "enabled")
 
@@ -84,10 +88,23 @@ def test_sandbox_before_start_reports_clearly(monkeypatch):
         sandbox.Sandbox().reset()
 
 
-def test_start_installs_every_data_plane():
-    import importlib
+def test_start_installs_no_service_until_it_is_used():
+    """A lab's first cell pays only for what it uses: a fresh process that starts
+    the sandbox and calls SQS (which has no labkit service) installs none."""
+    code = (
+        "import json, labkit\n"
+        "from labkit.core import registry\n"
+        "lab = labkit.start()\n"
+        "after_start = registry.installed()\n"
+        "lab.client('sqs').list_queues()\n"
+        "print(json.dumps([after_start, registry.installed()]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [[], []]
 
-    labkit.start()
-    for name in sandbox.DATA_PLANES:
-        module = importlib.import_module(f"labkit.{name}")
-        assert module.installed(), name
+
+def test_the_handle_has_one_attribute_per_declared_service():
+    lab = labkit.start()
+    declared = set(registry.declared())
+    assert declared == {"lambda_", "sns", "eventbridge", "stepfunctions", "dynamodb", "elasticache", "rds"}
+    assert set(lab.services()) == declared and declared <= set(dir(lab))

@@ -1,10 +1,12 @@
-"""labkit.diagrams: the house style draws, alt text is required, a missing Graphviz is explained."""
+"""labkit.notebook.diagrams: the house style draws, alt text is required, a missing Graphviz is explained."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from labkit import diagrams
+from labkit.notebook import diagrams
 
 NODES = {"q": ("sqs", "orders"), "dlq": ("sqs", "orders-dlq"), "w": ("lambda", "worker")}
 EDGES = [("q", "w", "receive"), ("q", "dlq", "after 3 receives")]
@@ -52,11 +54,26 @@ def test_without_graphviz_the_figure_explains_and_keeps_the_alt_text(monkeypatch
         fig.save("/tmp/never.png")
 
 
-def test_decision_shapes_carry_their_label_inside():
+def test_decision_shapes_carry_their_label_inside(monkeypatch):
+    """A question is a diamond with its text inside; a service is an icon with its name below."""
+    import graphviz
+
+    sources = []
+    render = graphviz.Digraph.render
+
+    def recording_render(self, *args, **kwargs):
+        sources.append(self.source)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(graphviz.Digraph, "render", recording_render)
     fig = diagrams.draw("Choose", alt="a question leads to SQS", direction="TB",
                         nodes={"q": ("question", "need a buffer?"), "s": ("start", "start"), "sqs": ("sqs", "SQS")},
                         edges=[("s", "q"), ("q", "sqs", "yes")])
-    assert fig.png is not None
-    assert diagrams.SHAPES["question"]["shape"] == "diamond" and diagrams.SHAPES["question"]["labelloc"] == "c"
-    with pytest.raises(KeyError, match="question"):
-        diagrams.icon("questions")  # the error lists the known keys, shapes included
+    assert fig.png is not None and len(sources) == 1
+    lines = sources[0].splitlines()
+    question = next(line for line in lines if 'label="need a buffer?"' in line)
+    service = next(line for line in lines if re.search(r'label="?SQS"?[ \]]', line))
+    assert "shape=diamond" in question and "labelloc=c" in question and "image=" not in question
+    # An icon node keeps the house default: its name below the icon.
+    assert "image=" in service and "labelloc" not in service
+    assert "labelloc=b" in next(line for line in lines if line.strip().startswith("node ["))

@@ -1,0 +1,102 @@
+"""labkit.core.clock: real time plus an offset that only moves forward; work
+scheduled at a moment runs when the clock is next read at or after it."""
+
+from __future__ import annotations
+
+import pytest
+
+from labkit.core import clock as clock_module
+from labkit.core.clock import Clock, clock
+
+
+class FakeTime:
+    """Stands in for the ``time`` module inside labkit.core.clock: real time stands still."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now - 999_000.0
+
+
+@pytest.fixture()
+def real(monkeypatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr(clock_module, "time", fake)
+    return fake
+
+
+def test_the_clock_follows_real_time_until_advanced(real):
+    c = Clock()
+    assert c.now() == 1_000_000.0 and c.monotonic() == 1_000.0 and c() == 1_000.0
+    real.now += 5
+    assert c.now() == 1_000_005.0
+    assert c.advance(3600) == 1_003_605.0
+    assert (c.offset, c.now(), c.monotonic()) == (3600.0, 1_003_605.0, 4_605.0)
+    c.sleep(10)
+    assert c.offset == 3610.0
+
+
+def test_the_clock_never_moves_back(real):
+    c = Clock()
+    with pytest.raises(ValueError, match="only moves forward"):
+        c.advance(-1)
+    assert c.offset == 0.0
+
+
+def test_call_at_runs_once_when_the_clock_reaches_the_moment(real):
+    c = Clock()
+    ran = []
+    c.call_at(1_000_060.0, lambda: ran.append(("at", c.offset)))
+    c.call_later(30, lambda: ran.append(("later", c.offset)))
+    assert c.pending() == 2
+    c.now()
+    assert ran == []
+    real.now += 30  # real time passing counts too
+    c.monotonic()
+    assert ran == [("later", 0.0)]
+    c.advance(45)  # passes the other moment
+    assert ran == [("later", 0.0), ("at", 45.0)]
+    c.advance(1000)
+    assert len(ran) == 2 and c.pending() == 0
+
+
+def test_due_actions_run_in_time_order_and_may_read_the_clock(real):
+    c = Clock()
+    ran = []
+    c.call_at(1_000_020.0, lambda: ran.append(("second", c.now())))
+    c.call_at(1_000_010.0, lambda: ran.append(("first", c.now())))
+    c.advance(60)
+    assert ran == [("first", 1_000_060.0), ("second", 1_000_060.0)]
+
+
+def test_a_cancelled_action_does_not_run(real):
+    c = Clock()
+    ran = []
+    entry = c.call_later(5, lambda: ran.append("cancelled"))
+    c.cancel(entry)
+    assert c.pending() == 0
+    c.advance(10)
+    assert ran == []
+
+
+def test_reset_goes_back_to_real_time_with_nothing_scheduled(real):
+    c = Clock()
+    ran = []
+    c.advance(100)
+    c.call_later(50, lambda: ran.append("dropped"))
+    c.reset()
+    assert (c.offset, c.now(), c.pending()) == (0.0, 1_000_000.0, 0)
+    c.advance(1000)
+    assert ran == []
+
+
+def test_the_sandbox_has_one_clock_and_lab_reset_resets_it(lab):
+    assert lab.clock is clock
+    clock.advance(120)
+    assert clock.offset >= 120
+    lab.reset()
+    assert clock.offset == 0.0
