@@ -3,7 +3,7 @@
 Every diagram in the book is drawn from code with the ``diagrams`` package
 (which calls Graphviz's ``dot``). You describe nodes and edges as data::
 
-    from labkit.diagrams import draw
+    from labkit.notebook import draw
 
     draw(
         "Dead-letter queue",
