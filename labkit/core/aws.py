@@ -118,6 +118,18 @@ def region_of(context: dict[str, Any] | None = None, arn: str | None = None) -> 
 _CLIENTS: dict[tuple[str, str], Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
+#: The request-context key that marks a call as labkit's own (read by :mod:`labkit.core.hooks`).
+INTERNAL_CONTEXT_KEY = "labkit_internal"
+
+
+def _mark_internal(context: dict[str, Any], **_: Any) -> None:
+    context[INTERNAL_CONTEXT_KEY] = True
+
+
+def mark_client_internal(client: Any) -> None:
+    """Mark every call this client makes as labkit's own."""
+    client.meta.events.register_first("before-parameter-build", _mark_internal)
+
 
 def internal_client(service: str, region: str | None = None) -> Any:
     """A boto3 client that labkit uses for its own work (reading a table's
@@ -132,10 +144,8 @@ def internal_client(service: str, region: str | None = None) -> Any:
         if client is None:
             import boto3
 
-            from labkit.core import hooks
-
             client = boto3.session.Session(region_name=region).client(service, region_name=region)
-            hooks.mark_client_internal(client)
+            mark_client_internal(client)
             _CLIENTS[key] = client
         return client
 

@@ -29,6 +29,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
 
+from labkit.core import aws
+
 _CONTEXT_KEY = "labkit_call"
 
 
@@ -108,13 +110,7 @@ def is_internal() -> bool:
     return getattr(_THREAD, "internal", 0) > 0
 
 
-def _mark_internal(context: dict[str, Any], **_: Any) -> None:
-    context["labkit_internal"] = True
-
-
-def mark_client_internal(client: Any) -> None:
-    """Mark every call this client makes as labkit's own."""
-    client.meta.events.register_first("before-parameter-build", _mark_internal)
+mark_client_internal = aws.mark_client_internal  # labkit's own clients are made in labkit.core.aws
 
 
 # --------------------------------------------------------------------------
@@ -138,12 +134,10 @@ def _first_use(service: str) -> None:
 
 
 def _on_params(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-    from labkit.core.aws import region_of
-
     service = _service_of(model)
     _first_use(service)
-    call = Call(service, model.name, region_of(context), dict(params),
-                bool(context.get("labkit_internal")) or is_internal())
+    call = Call(service, model.name, aws.region_of(context), dict(params),
+                bool(context.get(aws.INTERNAL_CONTEXT_KEY)) or is_internal())
     context[_CONTEXT_KEY] = call
     for fn, with_internal in _subscribers("params", service, model.name):
         if with_internal or not call.internal:
