@@ -8,14 +8,16 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JOBS   ?= 2
 
-.PHONY: book test lab bench release clean graphviz help
+.PHONY: book test test-fast lint lab bench release clean graphviz help
 
 help:
-	@echo "make book   build the HTML book into _build/html (executes notebooks, cached)"
-	@echo "make test   run the whole test suite (labkit, notebooks, labs, grading, book build)"
-	@echo "make lab    open JupyterLab on labs/"
-	@echo "make bench  print benchmark figures"
-	@echo "make release  write student copies of every lab into release/"
+	@echo "make book       build the HTML book into _build/html (executes notebooks, cached)"
+	@echo "make test       lint, then the whole test suite (labkit, notebooks, labs, grading, book build)"
+	@echo "make test-fast  lint, then every test that executes no notebook (the inner loop)"
+	@echo "make lint       ruff and the import-linter contracts (pyproject.toml)"
+	@echo "make lab        open JupyterLab on labs/"
+	@echo "make bench      print benchmark figures (LABKIT_BENCH_SKIP_SUITE=1 skips timing make test)"
+	@echo "make release    write student copies of every lab into release/"
 
 $(BIN)/python:
 	@echo "==> creating $(VENV) with $$($(PYTHON) --version 2>&1)"
@@ -36,9 +38,21 @@ book: $(STAMP) graphviz
 	@LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "==> open _build/html/index.html"
 
-test: $(STAMP) graphviz
+lint: $(STAMP)
+	@echo "==> lint: ruff, and the layers and no-cycle contracts of import-linter"
+	@$(BIN)/ruff check .
+	@$(BIN)/lint-imports --no-cache
+
+# Each notebook executes twice (nbval, then again in the same kernel); the book is
+# built from nbval's executed copies (see tests/notebooks/executions.py).
+test: $(STAMP) graphviz lint
 	@echo "==> running the test suite with $(JOBS) workers"
-	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder
+
+# No notebook executions, no book build: labkit's, the services' and the grader's tests.
+test-fast: $(STAMP) lint
+	@echo "==> running the tests that execute no notebook, with $(JOBS) workers"
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "not notebook" tests
 
 lab: $(STAMP) graphviz
 	@$(BIN)/jupyter lab labs/

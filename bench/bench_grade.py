@@ -78,7 +78,8 @@ def main() -> None:
             plain.append(floor(paths, args.jobs))
 
     best, base = min(graded), min(plain)
-    print(f"lab {args.lab.name}: {args.n} notebooks, {args.jobs} kernels at a time, on {multiprocessing.cpu_count()} cores, "
+    cores = multiprocessing.cpu_count()
+    print(f"lab {args.lab.name}: {args.n} notebooks, {args.jobs} kernels at a time, on {cores} cores, "
           f"fastest of {args.repeat} rounds")
     print(f"  labkit grade (incl. the source's reference run): {best:7.1f} s   {best / args.n:5.2f} s/notebook"
           f"   (rounds: {', '.join(f'{t:.1f}' for t in graded)})")

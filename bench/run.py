@@ -1,4 +1,7 @@
-"""`make bench`: run every bench/bench_*.py in turn and print their figures."""
+"""`make bench`: run every bench/bench_*.py in turn and print their figures.
+
+bench_suite.py times `make test` once (minutes): LABKIT_BENCH_SKIP_SUITE=1 leaves it out.
+"""
 
 from __future__ import annotations
 

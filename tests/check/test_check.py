@@ -38,13 +38,14 @@ def test_passing_and_failing_checks_carry_points_and_feedback(capsys):
 
 def test_result_json_is_printed_for_the_grader(capsys):
     run(lambda ex: ex.check("ok", lambda: True))
-    line = [l for l in capsys.readouterr().out.splitlines() if check.RESULT_MIME in l][0]
+    line = next(out for out in capsys.readouterr().out.splitlines() if check.RESULT_MIME in out)
     data = json.loads(line)[check.RESULT_MIME]
     assert data["exercise"] == "ex" and data["earned"] == 1 and data["checks"][0]["name"] == "ok"
 
 
 def test_hidden_checks_show_the_requirement_but_not_the_values(capsys):
-    ex = run(lambda ex: ex.check("works for other inputs", lambda: "secret-found", expected="secret-answer"), hidden=True)
+    ex = run(lambda ex: ex.check("works for other inputs", lambda: "secret-found", expected="secret-answer"),
+             hidden=True)
     out = capsys.readouterr().out
     assert "works for other inputs" in out and "not met" in out
     assert "secret-answer" not in out and "secret-found" not in out

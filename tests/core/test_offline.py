@@ -23,7 +23,8 @@ NETGUARD = Path(__file__).resolve().parents[1] / "netguard" / "sitecustomize.py"
 
 
 def test_child_processes_load_the_guard_and_see_the_honeypot():
-    code = "import socket, os, json; print(json.dumps([getattr(socket, 'NETGUARD_ACTIVE', False), os.environ['AWS_PROFILE']]))"
+    code = ("import socket, os, json; "
+            "print(json.dumps([getattr(socket, 'NETGUARD_ACTIVE', False), os.environ['AWS_PROFILE']]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out) == [True, "honeypot"]
     assert (Path(os.environ["HOME"]) / ".aws" / "credentials").read_text().count("HONEYPOT") == 2

@@ -43,9 +43,10 @@ def _refuse(what: str) -> None:
 
 
 def _check_address(sock: socket.socket, address: object) -> None:
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-        if not _local(address[0]):
-            _refuse(f"connection to {address[0]}:{address[1]}")
+    if sock.family not in (socket.AF_INET, socket.AF_INET6) or not isinstance(address, tuple):
+        return  # Unix sockets and the like
+    if not _local(address[0]):
+        _refuse(f"connection to {address[0]}:{address[1]}")
 
 
 def connect(self: socket.socket, address: object) -> None:  # type: ignore[override]

@@ -187,10 +187,9 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
-    if isinstance(item, _nbval_cell_class()):
-        if report.when == "call" or report.outcome != "passed":
-            if item.stash.get(_OUTCOME, "passed") != "failed":
-                item.stash[_OUTCOME] = report.outcome
+    counts = report.when == "call" or report.outcome != "passed"  # setup and teardown count if they fail
+    if isinstance(item, _nbval_cell_class()) and counts and item.stash.get(_OUTCOME, "passed") != "failed":
+        item.stash[_OUTCOME] = report.outcome
     return report
 
 

@@ -44,7 +44,8 @@ def test_lab_follows_the_template(path):
     exercises = {info.exercise for info in lab.cells if info.role == "solution"}
     assert len(exercises) >= 3, "a lab needs at least three graded exercises"
     for ex in exercises:
-        assert any(i.role == "check" and i.exercise == ex and not i.hidden for i in lab.cells), f"{ex}: no visible check"
+        visible = [i for i in lab.cells if i.role == "check" and i.exercise == ex and not i.hidden]
+        assert visible, f"{ex}: no visible check"
     text = "\n".join(c.source for c in nb.cells)
     assert "from labkit.notebook import question, quiz" in text, "a lab ends with a self-check quiz"
     assert "## Clean-up" in text, "a lab ends with a clean-up step"
@@ -59,7 +60,7 @@ def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
     nb = nbformat.read(path, as_version=4)
     lab = parse_lab(nb, str(path))
     stubbed = copy.deepcopy(nb)
-    for cell, info in zip(stubbed.cells, lab.cells):
+    for cell, info in zip(stubbed.cells, lab.cells, strict=True):
         if info.role == "solution":
             cell.source = stub_source(cell.source)
     NotebookClient(stubbed, timeout=300, kernel_name="python3",
