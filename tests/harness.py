@@ -81,6 +81,9 @@ if not getattr(socket, "NETGUARD_ACTIVE", False):
 TEST_ENVIRONMENT = dict(os.environ)
 
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and config.option.dist != "loadgroup":
+        raise pytest.UsageError("with -n, add --dist loadgroup: a notebook's cells must share one worker "
+                                "and its kernel (make test does)")
     config.addinivalue_line("markers", "notebook: executes a notebook (nbval cells, second runs, stub runs, "
                             "the book build); make test-fast leaves them out")
     config.pluginmanager.register(executions, "labkit-notebook-executions")
@@ -115,12 +118,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 # ---------------------------------------------------------------------------
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the options
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """With ``-n``, always distribute by group, in the order this plugin sets:
-    a notebook's cells must share one worker (and its kernel)."""
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") != "no":
-        config.option.dist = "loadgroup"
+    """With ``-n``, hand out the groups in the order this plugin sets (see
+    :func:`pytest_collection_modifyitems`), not largest first."""
+    if getattr(config.option, "numprocesses", None):
         config.option.loadscopereorder = False
 
 
