@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-JOBS   ?= 2
+# Test workers: two per core on a 2-core machine. Most of a notebook's time is real
+# waiting (visibility timeouts, long polls, retries), so a core serves two workers.
+JOBS   ?= 4
 
 .PHONY: book test test-fast lint lab bench release clean graphviz help
 

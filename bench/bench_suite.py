@@ -5,7 +5,7 @@ to leave it out of ``make bench``. Prints the time and pytest's summary line;
 asserts nothing (the target, at most 4 minutes on 2 cores with eight chapters,
 is for a reader to compare).
 
-    python bench/bench_suite.py [--jobs 2]
+    python bench/bench_suite.py [--jobs 4]
 """
 
 from __future__ import annotations
@@ -28,20 +28,22 @@ def minutes(seconds: float) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=2, help="pytest-xdist workers (make test's JOBS)")
+    parser.add_argument("--jobs", type=int, default=None, help="pytest-xdist workers (default: make test's JOBS)")
     args = parser.parse_args()
     if os.environ.get("LABKIT_BENCH_SKIP_SUITE"):
         print("make test: skipped (LABKIT_BENCH_SKIP_SUITE is set)")
         return 0
     started = time.perf_counter()
-    result = subprocess.run(["make", "--no-print-directory", "test", f"JOBS={args.jobs}"], cwd=ROOT,
-                            capture_output=True, text=True)
+    jobs = [f"JOBS={args.jobs}"] if args.jobs else []
+    result = subprocess.run(["make", "--no-print-directory", "test", *jobs], cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     output = result.stdout + result.stderr
-    summaries = re.findall(r"^=+ (.*\d+ (?:passed|failed).*) =+$", output, re.MULTILINE)
+    summaries = re.findall(r"^=*\s*(\d+ (?:passed|failed).* in [\d.]+s.*?)\s*=*$", output, re.MULTILINE)
     summary = summaries[-1] if summaries else "no pytest summary"
     verdict = "passed" if result.returncode == 0 else f"FAILED (exit {result.returncode})"
-    print(f"make test with {args.jobs} workers on {os.cpu_count()} cores: {minutes(seconds)} wall, {verdict}; "
+    workers = re.search(r"with (\d+) workers", output)
+    print(f"make test with {workers.group(1) if workers else '?'} workers on {os.cpu_count()} cores: "
+          f"{minutes(seconds)} wall, {verdict}; "
           f"{summary} (target: at most {minutes(TARGET_SECONDS)} on 2 cores)")
     if result.returncode != 0:
         print(output[-3000:])
