@@ -182,7 +182,7 @@ class Exercise:
     def possible(self) -> float:
         return sum(r.points for r in self.results)
 
-    def report(self) -> "Report":
+    def report(self) -> Report:
         return Report(self)
 
 
@@ -280,9 +280,8 @@ class Report:
 def _display(report: Report) -> None:
     bundle = {"text/plain": str(report), "text/html": report._repr_html_(), RESULT_MIME: report.to_json()}
     try:
-        from IPython.display import display
-
         from IPython import get_ipython
+        from IPython.display import display
 
         if get_ipython() is not None:
             display(bundle, raw=True)

@@ -137,12 +137,12 @@ def restore(state: types.SimpleNamespace) -> list[str]:
         shell.input_transformer_manager = state.transformer_manager
     for name, saved in state.transformers.items():
         now = getattr(shell, name)
-        if len(now) != len(saved) or any(a is not b for a, b in zip(now, saved)):
+        if len(now) != len(saved) or any(a is not b for a, b in zip(now, saved, strict=True)):
             changed.append("IPython " + name)
         now[:] = saved
     for name, saved in state.events.items():
         now = shell.events.callbacks.setdefault(name, [])
-        if name in WATCHED_EVENTS and (len(now) != len(saved) or any(a is not b for a, b in zip(now, saved))):
+        if name in WATCHED_EVENTS and (len(now) != len(saved) or any(a is not b for a, b in zip(now, saved, strict=True))):
             changed.append("IPython event " + name)
         now[:] = saved
     if shell.display_formatter is not state.display_formatter:

@@ -70,7 +70,7 @@ def assemble(lab: Lab, submission: NotebookNode) -> Assembly:
     # Cells the learner added: not the lab's own (by id), nor copies of them (by text).
     source_ids = {c.id for c in lab.notebook.cells}
     source_texts = {c.source.strip() for c in lab.notebook.cells} | {stub_source(c.source).strip()
-                                                                     for c, info in zip(lab.notebook.cells, lab.cells)
+                                                                     for c, info in zip(lab.notebook.cells, lab.cells, strict=True)
                                                                      if info.role == "solution"}
     ignored = sum(
         1 for c in code_cells

@@ -203,13 +203,13 @@ def grade(
     json_out = Path(json_path) if json_path else None
 
     previous = previous_grades(out_path, json_out) if resume else {}
-    hashes = {label: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "" for label, p in zip(labels, paths)}
+    hashes = {label: hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "" for label, p in zip(labels, paths, strict=True)}
     done: dict[str, SubmissionGrade] = {
         label: g for label, g in previous.items()
         if label in hashes and g.sha256 == hashes[label] and g.source_sha256 == source_sha256
     }
     reused = len(done)
-    todo = [(label, p) for label, p in zip(labels, paths) if label not in done]
+    todo = [(label, p) for label, p in zip(labels, paths, strict=True) if label not in done]
     exercise_list: list[ExerciseGrade] = [ExerciseGrade(e, e, 0.0, 0.0) for e in lab.exercises]
     report = GradeReport(lab.name, exercise_list, [], graded=0, reused=reused)
 

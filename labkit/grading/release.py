@@ -289,7 +289,7 @@ def student_copy(nb: NotebookNode, label: str = "<notebook>") -> NotebookNode:
     lab = parse_lab(nb, label)
     out = copy.deepcopy(nb)
     cells = []
-    for cell, info in zip(out.cells, lab.cells):
+    for cell, info in zip(out.cells, lab.cells, strict=True):
         _clear(cell)
         if info.role == "check" and info.hidden:
             continue

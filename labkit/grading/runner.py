@@ -278,7 +278,7 @@ def check_records(raw: Any) -> list[CheckRecord] | None:
     records = []
     kinds = (str, str, str, bool, (int, float), str, str, str)
     for item in raw:
-        if not isinstance(item, list) or len(item) != len(kinds) or not all(isinstance(v, k) for v, k in zip(item, kinds)):
+        if not isinstance(item, list) or len(item) != len(kinds) or not all(isinstance(v, k) for v, k in zip(item, kinds, strict=True)):
             return None
         records.append(CheckRecord(*item))
     return records

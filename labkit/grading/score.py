@@ -48,7 +48,7 @@ class Reference:
         if run.grader_error:
             raise GradingSetupError(f"{label}: the source lab could not be run: {run.grader_error}")
         titles: dict[bool, dict[str, str]] = {False: {}, True: {}}  # by hidden: a visible title is preferred
-        possible: dict[str, float] = {e: 0.0 for e in lab.exercises}
+        possible: dict[str, float] = dict.fromkeys(lab.exercises, 0.0)
         for cell in run.cells:
             where = f"{label}, cell {cell.index + 1}"
             raises = "raises-exception" in tags_of(lab.notebook.cells[cell.index])

@@ -177,7 +177,7 @@ def _fill_group(region: str, group: dict[str, Any]) -> None:
         {"CacheClusterId": member, "CacheNodeId": "0001", "ReadEndpoint": _endpoint(node.port),
          "PreferredAvailabilityZone": f"{region}{letters[i % len(letters)]}",
          "CurrentRole": "primary" if i == dep.primary_index else "replica"}
-        for i, (member, node) in enumerate(zip(dep.members, dep.nodes))
+        for i, (member, node) in enumerate(zip(dep.members, dep.nodes, strict=False))
     ]
     group["NodeGroups"] = [node_group]
 

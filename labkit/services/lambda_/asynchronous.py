@@ -54,7 +54,8 @@ def invoke_async(fn: Any, payload: bytes | str, *, invoked_arn: str, resource: s
     attempts = 1 + int(config.get("MaximumRetryAttempts", 2))
     result = InvocationResult(status_code=202)
     attempt = 0
-    for attempt in range(1, attempts + 1):
+    while attempt < attempts:
+        attempt += 1
         result = run_function(fn, payload, invoked_arn=invoked_arn, invocation_type="RequestResponse",
                               resource=resource)
         if result.throttled or not result.function_error:
