@@ -17,8 +17,9 @@ section sends the reader on in reading order: its ``{doc}`` links, in the order
 they appear, begin with the chapter's own sections in reading order and then
 the next page. So the first ``{doc}`` link of a service chapter's "What's next"
 is the page the "next" button leads to (its walkthrough), and the first link
-after its own sections is the next chapter; a part opener's first link is the
-next page. Later links may point anywhere.
+after its own sections is the next page (the next chapter, or the opener of the
+next part); a part opener's first link is the next page. Later links may point
+anywhere.
 
 Every service chapter (a chapter with sections) and every part opener has a
 "What's next" section; other pages are checked when they have one. Every
