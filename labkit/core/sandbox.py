@@ -166,6 +166,40 @@ def isolate_credentials(region: str = REGION) -> None:
     boto3.DEFAULT_SESSION = None
 
 
+_LOADERS: dict[str | None, Any] = {}
+
+
+def share_botocore_data() -> bool:
+    """Let every botocore session in this process share one data loader.
+
+    Each botocore session reads the JSON that describes a service (its API
+    model, endpoint rules, partitions) through its own loader, which scans the
+    data folder of every service first. moto makes sessions of its own, so the
+    first call of a lab read all of it three or four times (about a tenth of a
+    second of the first cell). The data never changes in a process; one
+    loader per data path reads it once. Returns False if botocore no longer
+    has the function this relies on (nothing is changed then).
+    """
+    import botocore.loaders
+    import botocore.session
+
+    original = getattr(botocore.loaders, "create_loader", None)
+    if original is None or not callable(getattr(botocore.session, "create_loader", None)):
+        return False
+    if getattr(botocore.session.create_loader, "__labkit_shared__", False):
+        return True
+
+    def create_loader(search_path_string: str | None = None) -> Any:
+        loader = _LOADERS.get(search_path_string)
+        if loader is None:
+            loader = _LOADERS[search_path_string] = original(search_path_string)
+        return loader
+
+    create_loader.__labkit_shared__ = True  # type: ignore[attr-defined]
+    botocore.session.create_loader = create_loader
+    return True
+
+
 def start(reset: bool = False, region: str = REGION) -> Sandbox:
     """Start (or rejoin) the offline AWS sandbox and return its handle.
 
@@ -182,6 +216,7 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     isolate_credentials(region)
     offline.install()
     if _MOCK is None:
+        share_botocore_data()
         from moto import mock_aws  # imported here: it takes ~0.2 s
 
         config = {**registry.moto_config(), **MOTO_CONFIG}

@@ -108,3 +108,21 @@ def test_the_handle_has_one_attribute_per_declared_service():
     declared = set(registry.declared())
     assert declared == {"lambda_", "sns", "eventbridge", "stepfunctions", "dynamodb", "elasticache", "rds"}
     assert set(lab.services()) == declared and declared <= set(dir(lab))
+
+
+def test_botocore_sessions_share_one_data_loader_once_started():
+    import boto3
+    import botocore.session
+
+    labkit.start()
+    assert getattr(botocore.session.create_loader, "__labkit_shared__", False), \
+        "botocore.session.create_loader moved: labkit.core.sandbox.share_botocore_data no longer applies"
+    first, second = botocore.session.get_session(), botocore.session.get_session()
+    assert first is not second
+    assert first.get_component("data_loader") is second.get_component("data_loader")
+    # Clients made from separate sessions still work, and see the same service model.
+    a = boto3.session.Session(region_name="us-east-1").client("sqs")
+    b = boto3.session.Session(region_name="us-east-1").client("sqs")
+    a.create_queue(QueueName="shared-loader")
+    assert any(url.endswith("/shared-loader") for url in b.list_queues().get("QueueUrls", []))
+    assert a.meta.service_model.operation_names == b.meta.service_model.operation_names
