@@ -7,41 +7,8 @@ The SNS service's own behaviour is in tests/services/test_sns.py."""
 from __future__ import annotations
 
 import json
-import uuid
 
-
-def _name(prefix: str) -> str:
-    return f"t-{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def _queue(aws, name, **attributes):
-    url = aws["sqs"].create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-    arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    return url, arn
-
-
-def _bodies(aws, url):
-    out = []
-    while batch := aws["sqs"].receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                              MessageAttributeNames=["All"]).get("Messages", []):
-        for m in batch:
-            out.append(m["Body"])
-            aws["sqs"].delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return out
-
-
-def _fifo_topic(aws, *, content_based=True, scope=None, raw=True, standard_queue=False):
-    attributes = {"FifoTopic": "true", "ContentBasedDeduplication": str(content_based).lower()}
-    if scope:
-        attributes["FifoThroughputScope"] = scope
-    topic = aws["sns"].create_topic(Name=_name("topic") + ".fifo", Attributes=attributes)["TopicArn"]
-    queues = [_queue(aws, _name("q") + ".fifo", FifoQueue="true")]
-    if standard_queue:
-        queues.append(_queue(aws, _name("std")))
-    for _, arn in queues:
-        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
-                             Attributes={"RawMessageDelivery": str(raw).lower()})
-    return topic, [url for url, _ in queues]
+from tests.support.sns import _bodies, _fifo_topic, _name, _queue
 
 
 def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):

@@ -1,0 +1,1 @@
+"""Helpers shared by a chapter's tests and its service's tests."""
