@@ -202,9 +202,3 @@ def install() -> None:
 
 def installed() -> bool:
     return all(entry in BUILTIN_HANDLERS for entry in _HANDLERS)
-
-
-def forget_services() -> None:
-    """Treat every service as unused again (after a reset: planes re-check at next use)."""
-    with _LOCK:
-        _SEEN_SERVICES.clear()

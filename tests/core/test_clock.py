@@ -100,3 +100,28 @@ def test_the_sandbox_has_one_clock_and_lab_reset_resets_it(lab):
     assert clock.offset >= 120
     lab.reset()
     assert clock.offset == 0.0
+
+
+def test_peek_reads_the_time_without_running_what_falls_due(real):
+    c = Clock()
+    ran = []
+    c.call_later(10, lambda: ran.append(c.peek()))
+    real.now += 20
+    assert c.peek() == 1_000_020.0 and ran == [] and c.pending() == 1
+    c.now()
+    assert ran == [1_000_020.0] and c.pending() == 0
+
+
+def test_frozen_holds_time_still_until_advanced_and_thaws_after(real):
+    c = Clock()
+    with c.frozen():
+        real.now += 50  # real time passes inside the block...
+        assert c.now() == 1_000_000.0  # ...but the sandbox does not see it
+        c.advance(5)
+        assert c.now() == 1_000_005.0
+        with c.frozen():  # nested blocks keep it frozen
+            real.now += 50
+        assert c.now() == 1_000_005.0
+    assert c.now() >= 1_000_005.0  # thawed: real time again, never back
+    real.now += 1
+    assert c.now() > 1_000_005.0

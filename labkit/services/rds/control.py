@@ -116,14 +116,19 @@ def _restore_snapshot(params: Params, parsed: Params) -> None:
     boot(ident)
 
 
+def _image_at(source: Any, params: Params, time_key: str) -> bytes | None:
+    """The source volume as it was at the restore time the request names
+    (``UseLatestRestorableTime``: now), or None when there is no source."""
+    if source is None:
+        return None
+    source.record()
+    moment = clock.now() if params.get("UseLatestRestorableTime") else _moment(params.get(time_key))
+    return source.as_of(moment)
+
+
 def _restore_point_in_time(params: Params, parsed: Params) -> None:
     ident = parsed.get("DBInstance", {}).get("DBInstanceIdentifier") or params["TargetDBInstanceIdentifier"]
-    source = STATE.instances.get(params.get("SourceDBInstanceIdentifier", ""))
-    image = None
-    if source is not None:
-        source.record()
-        moment = clock.now() if params.get("UseLatestRestorableTime") else _moment(params.get("RestoreTime"))
-        image = source.as_of(moment)
+    image = _image_at(STATE.instances.get(params.get("SourceDBInstanceIdentifier", "")), params, "RestoreTime")
     drop_volume(STATE.instances.pop(ident, None))
     STATE.instances[ident] = new_volume(image)
     boot(ident)
@@ -180,12 +185,7 @@ def _restore_cluster_snapshot(params: Params, parsed: Params) -> None:
 
 
 def _restore_cluster_point_in_time(params: Params, parsed: Params) -> None:
-    source = STATE.clusters.get(params.get("SourceDBClusterIdentifier", ""))
-    image = None
-    if source is not None:
-        source.record()
-        moment = clock.now() if params.get("UseLatestRestorableTime") else _moment(params.get("RestoreToTime"))
-        image = source.as_of(moment)
+    image = _image_at(STATE.clusters.get(params.get("SourceDBClusterIdentifier", "")), params, "RestoreToTime")
     _create_cluster(params, parsed, image)
 
 
