@@ -41,6 +41,18 @@ def lambda_role(lab) -> str:
 
 
 @pytest.fixture()
+def sfn_role(lab) -> str:
+    """The ARN of a role that Step Functions may assume."""
+    import json
+
+    from tests.support.stepfunctions import STATES_TRUST_POLICY
+
+    iam = lab.client("iam")
+    return iam.create_role(RoleName="test-sfn-role",
+                           AssumeRolePolicyDocument=json.dumps(STATES_TRUST_POLICY))["Role"]["Arn"]
+
+
+@pytest.fixture()
 def aws(lab):
     """Clients by service name, made on first use: ``aws["sqs"].create_queue(...)``."""
 

@@ -52,16 +52,6 @@ def test_without_graphviz_a_placeholder_keeps_the_alt_text(monkeypatch):
 # What the chapter teaches, as moto runs it
 # --------------------------------------------------------------------------
 
-STATES_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-@pytest.fixture()
-def sfn_role(aws) -> str:
-    return aws["iam"].create_role(RoleName="test-sfn-role",
-                                  AssumeRolePolicyDocument=json.dumps(STATES_TRUST))["Role"]["Arn"]
-
-
 def machine(aws, role, definition):
     name = "test-" + uuid.uuid4().hex[:10]
     return aws["stepfunctions"].create_state_machine(name=name, definition=json.dumps(definition),

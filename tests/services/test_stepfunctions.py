@@ -15,7 +15,7 @@ import pytest
 
 from labkit.core import seams
 from labkit.services import stepfunctions as sf
-from tests.support.stepfunctions import FN, ORDER
+from tests.support.stepfunctions import FN, ORDER, STATES_TRUST_POLICY
 
 # --------------------------------------------------------------------------
 # The graph drawn from ASL
@@ -164,16 +164,6 @@ def test_invalid_definitions_are_refused():
 # In the sandbox
 # --------------------------------------------------------------------------
 
-STATES_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-
-
-@pytest.fixture()
-def sfn_role(aws) -> str:
-    return aws["iam"].create_role(RoleName="test-sfn-role",
-                                  AssumeRolePolicyDocument=json.dumps(STATES_TRUST))["Role"]["Arn"]
-
-
 def machine(aws, role: str, definition: dict, name: str = "test-machine") -> str:
     return aws["stepfunctions"].create_state_machine(name=name, definition=json.dumps(definition),
                                                      roleArn=role)["stateMachineArn"]
@@ -282,7 +272,7 @@ def test_reset_forgets_machines_and_executions_and_keeps_the_seam(lab, aws, sfn_
     lab.reset()
     assert sfn.list_state_machines()["stateMachines"] == []
     arn = machine(aws, aws["iam"].create_role(RoleName="again", AssumeRolePolicyDocument=json.dumps(
-        STATES_TRUST))["Role"]["Arn"], PASS)
+        STATES_TRUST_POLICY))["Role"]["Arn"], PASS)
     assert [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]] == []
     unnamed = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     assert len(unnamed.rsplit(":", 1)[-1]) == 36

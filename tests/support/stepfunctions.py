@@ -32,3 +32,10 @@ ORDER = {
         "Failed": {"Type": "Fail", "Error": "OrderFailed"},
     },
 }
+
+
+#: The trust policy of a role that Step Functions may assume.
+STATES_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
