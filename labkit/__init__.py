@@ -22,7 +22,10 @@ The package is a house in layers (``pyproject.toml`` enforces them):
 
 from labkit.core import offline as _offline
 
+from labkit.core import names as _names  # noqa: E402
+
 _offline.install()  # before anything else: no client made after this line can reach AWS
+_names.install()  # and no requests/urllib connection to an AWS name either
 
 import labkit.services as _services  # noqa: E402  (declares the services; imports none of them)
 from labkit.check import between, contains, exercise, one_of, satisfies  # noqa: E402

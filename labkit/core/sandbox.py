@@ -35,7 +35,7 @@ from typing import Any
 import boto3
 import botocore.client
 
-from labkit.core import aws, hooks, loopback, offline, registry
+from labkit.core import aws, hooks, loopback, names, offline, registry, tls
 from labkit.core.aws import ACCOUNT_ID, REGION
 from labkit.core.clock import Clock, clock
 
@@ -128,6 +128,7 @@ class Sandbox:
         _mock().reset()
         registry.reset_all()
         loopback.stop_all()
+        names.reset()
         clock.reset()
         aws.forget_clients()
         self._session = None
@@ -215,6 +216,8 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     global _MOCK, _SANDBOX
     isolate_credentials(region)
     offline.install()
+    names.install()
+    tls.retrust()
     if _MOCK is None:
         share_botocore_data()
         from moto import mock_aws  # imported here: it takes ~0.2 s
@@ -223,6 +226,7 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
         _MOCK = mock_aws(config=config)  # type: ignore[arg-type]
         _MOCK.start()
         offline.adopt_moto()
+        names.adopt_moto()
         hooks.install()
         # moto's ASL interpreter logs a full traceback for every error a state
         # machine catches; the execution history reports each error anyway.

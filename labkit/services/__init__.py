@@ -44,4 +44,16 @@ CATALOGUE = (
     declare(Service(
         "rds", "labkit.services.rds", botocore=("rds",),
         summary="SQL (SQLite) behind RDS and Aurora endpoints; replicas, failover, snapshots")),
+    declare(Service(
+        "route53", "labkit.services.route53", botocore=("route53",),
+        summary="a DNS server answering from the hosted zones; routing policies; health checks that probe")),
+    declare(Service(
+        "ec2", "labkit.services.ec2", botocore=("ec2",),
+        summary="instances that serve a web app on their addresses while they run")),
+    declare(Service(
+        "elb", "labkit.services.elb", botocore=("elbv2",),
+        summary="load balancers that route real traffic: ALB rules, NLB TCP, target health checks")),
+    declare(Service(
+        "apigateway", "labkit.services.apigateway", botocore=("apigateway",),
+        summary="deployed REST API stages served at their invoke URLs: integrations, throttling, keys, authorizers")),
 )

@@ -1,0 +1,135 @@
+"""HTTPS in the sandbox, verified: a local certificate authority.
+
+An API Gateway invoke URL is ``https://...``, and a load balancer can have an
+HTTPS listener. Real clients verify the server's certificate, and a course
+should never teach ``verify=False``. So labkit makes its own certificate
+authority (with ``trustme``) the first time a plane serves HTTPS, issues each
+name its certificate on the fly (from the name the client asks for, SNI), and
+makes this process trust the authority:
+
+- ``REQUESTS_CA_BUNDLE`` (``requests``) and ``SSL_CERT_FILE`` (``urllib``,
+  ``http.client``, anything using :func:`ssl.create_default_context`) point at
+  one bundle file: the public authorities the process trusted before (the
+  system's and ``certifi``'s) plus the local one. Public sites still verify.
+
+The authority lives only in this process (its key is never written to disk)
+and signs only names asked of a sandbox server.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import ssl
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+_lock = threading.Lock()
+_ca: Any = None
+_bundle: Path | None = None
+_contexts: dict[str, ssl.SSLContext] = {}
+
+#: The environment variables pointed at the bundle.
+TRUST_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+
+
+def authority() -> Any:
+    """The sandbox's certificate authority (a ``trustme.CA``), made on first use;
+    making it makes the process trust it."""
+    global _ca
+    with _lock:
+        if _ca is None:
+            import trustme  # imported on first HTTPS use: labs without it never pay for it
+
+            _ca = trustme.CA(organization_name="labkit sandbox")
+            _trust(_ca)
+        return _ca
+
+
+def _public_bundles() -> list[Path]:
+    """The CA files this process trusted before labkit's own."""
+    found = []
+    for variable in TRUST_VARIABLES:
+        value = os.environ.get(variable)
+        if value and Path(value).is_file():
+            found.append(Path(value))
+    default = ssl.get_default_verify_paths().cafile
+    if default and Path(default).is_file():
+        found.append(Path(default))
+    try:
+        import certifi
+
+        found.append(Path(certifi.where()))
+    except ImportError:
+        pass
+    unique: list[Path] = []
+    for path in found:
+        if path.resolve() not in [p.resolve() for p in unique]:
+            unique.append(path)
+    return unique
+
+
+def _trust(ca: Any) -> None:
+    global _bundle
+    folder = Path(tempfile.mkdtemp(prefix="labkit-ca-"))
+    atexit.register(shutil.rmtree, folder, True)
+    bundle = folder / "trusted.pem"
+    parts = [path.read_bytes() for path in _public_bundles()]
+    parts.append(ca.cert_pem.bytes())
+    bundle.write_bytes(b"\n".join(part.rstrip() + b"\n" for part in parts))
+    for variable in TRUST_VARIABLES:
+        os.environ[variable] = str(bundle)
+    _bundle = bundle
+
+
+def retrust() -> None:
+    """Point the trust variables at the bundle again, if something reset the
+    environment since the authority was made (``labkit.start()`` calls this)."""
+    if _bundle is not None:
+        for variable in TRUST_VARIABLES:
+            if os.environ.get(variable) != str(_bundle):
+                os.environ[variable] = str(_bundle)
+
+
+def ca_bundle() -> str:
+    """The path of the bundle this process trusts (made on first use)."""
+    authority()
+    assert _bundle is not None
+    return str(_bundle)
+
+
+def ca_pem() -> bytes:
+    """The local authority's certificate (PEM), for a client that wants only it."""
+    return authority().cert_pem.bytes()
+
+
+def context_for(name: str) -> ssl.SSLContext:
+    """A server context whose certificate names ``name`` (cached per name)."""
+    name = (name or "localhost").rstrip(".").lower()
+    with _lock:
+        context = _contexts.get(name)
+    if context is None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        authority().issue_cert(name).configure_cert(context)
+        with _lock:
+            context = _contexts.setdefault(name, context)
+    return context
+
+
+def server_context() -> ssl.SSLContext:
+    """A server context that presents, to each client, a certificate for the
+    name the client asked for (SNI); ``localhost`` when it asked for none."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    authority().issue_cert("localhost", "127.0.0.1").configure_cert(context)
+
+    def choose(connection: ssl.SSLObject | ssl.SSLSocket, server_name: str | None, _: ssl.SSLContext) -> None:
+        if server_name:
+            connection.context = context_for(server_name)
+
+    context.sni_callback = choose
+    return context

@@ -1,0 +1,70 @@
+"""labkit.core.tls: HTTPS to sandbox names verifies against a local authority."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import urllib.request
+from pathlib import Path
+
+import pytest
+import requests
+
+from labkit.core import names, tls
+from labkit.core.httpfront import HttpFront, HttpResponse
+
+NAME = "abc123.execute-api.us-east-1.amazonaws.com"
+
+
+@pytest.fixture()
+def secure(lab):
+    front = HttpFront(lambda request: HttpResponse.text(200, f"hello {request.scheme}"), name="tls", tls=True)
+    address = names.allocate_address("test")
+    names.bind(address, 443, front.port)
+    names.claim("test-tls", lambda host: [address] if host == NAME else None)
+    yield front
+    names.unclaim("test-tls")
+    front.stop()
+
+
+def test_requests_and_urllib_verify_the_certificate_without_verify_false(secure):
+    assert requests.get(f"https://{NAME}/prod/items", timeout=5).text == "hello https"
+    with urllib.request.urlopen(f"https://{NAME}/prod/items", timeout=5) as response:
+        assert response.read() == b"hello https"
+    assert os.environ["REQUESTS_CA_BUNDLE"] == os.environ["SSL_CERT_FILE"] == tls.ca_bundle()
+
+
+def test_the_certificate_names_the_host_the_client_asked_for(secure):
+    context = ssl.create_default_context(cafile=None)
+    context.load_verify_locations(cadata=tls.ca_pem().decode())
+    with socket.create_connection(("127.0.0.1", secure.port), timeout=5) as raw, context.wrap_socket(raw, server_hostname=NAME) as conn:
+        subject_names = [value for kind, value in conn.getpeercert()["subjectAltName"] if kind == "DNS"]
+    assert subject_names == [NAME]
+    import certifi  # the public authorities alone do not vouch for it: only the local one does
+
+    with socket.create_connection(("127.0.0.1", secure.port), timeout=5) as raw, pytest.raises(ssl.SSLCertVerificationError):
+        ssl.create_default_context(cafile=certifi.where()).wrap_socket(raw, server_hostname=NAME)
+
+
+def test_trust_survives_an_environment_reset_at_the_next_start(secure, monkeypatch):
+    import labkit
+
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    labkit.start()
+    assert requests.get(f"https://{NAME}/", timeout=5).status_code == 200
+
+
+def test_the_bundle_keeps_the_public_authorities(lab):
+    import certifi
+
+    bundle = Path(tls.ca_bundle()).read_bytes()
+    first_public = Path(certifi.where()).read_bytes().split(b"-----END CERTIFICATE-----")[0]
+    assert first_public in bundle and tls.ca_pem().strip() in bundle
+
+
+def test_garbage_on_the_tls_port_does_not_stop_the_server(secure):
+    with socket.create_connection(("127.0.0.1", secure.port), timeout=5) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\n\r\n")  # plain text to a TLS port
+        raw.recv(100)
+    assert requests.get(f"https://{NAME}/", timeout=5).status_code == 200
