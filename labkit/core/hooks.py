@@ -44,6 +44,8 @@ class Call:
     params: dict[str, Any]  # the learner's parameters (a copy; changes here do not reach the request)
     internal: bool  # made by labkit itself (labkit.core.aws.internal_client, or inside hooks.internal())
     state: dict[str, Any] = field(default_factory=dict)  # what a before-subscriber leaves for after
+    access_key: str | None = None  # the access key id that signs the call (known from the before stage on)
+    user_agent: str = ""  # the client's User-Agent header (known from the before stage on)
 
 
 Subscriber = Callable[..., Any]
@@ -150,10 +152,25 @@ def _call_of(context: dict[str, Any] | None) -> Call | None:
     return context.get(_CONTEXT_KEY) if context else None
 
 
-def _on_before_call(model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
+def _signer_key(request_signer: Any) -> str | None:
+    credentials = getattr(request_signer, "_credentials", None)
+    if credentials is None:
+        return None
+    try:
+        return credentials.get_frozen_credentials().access_key
+    except Exception:  # noqa: BLE001  (no credentials: an unsigned call)
+        return getattr(credentials, "access_key", None)
+
+
+def _on_before_call(model: Any, context: dict[str, Any], params: Any = None, request_signer: Any = None,
+                    **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
     call = _call_of(context)
     if call is None:
         return None
+    call.access_key = _signer_key(request_signer)
+    headers = (params or {}).get("headers") or {}
+    agent = headers.get("User-Agent", "")
+    call.user_agent = agent.decode() if isinstance(agent, bytes) else str(agent)
     for fn, with_internal in _subscribers("before", call.service, call.operation):
         if with_internal or not call.internal:
             answer = fn(call)

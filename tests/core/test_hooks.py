@@ -110,3 +110,25 @@ def test_subscribe_is_idempotent_and_unsubscribe_removes(lab, aws, subscribe):
 def test_an_unknown_stage_is_refused():
     with pytest.raises(ValueError, match="stage must be"):
         hooks.subscribe("during", "sqs", "*", lambda call: None)
+
+
+def test_a_call_knows_who_signs_it_and_its_user_agent(lab):
+    import boto3
+
+    from labkit.core import hooks
+
+    seen = []
+
+    def remember(call):
+        seen.append((call.access_key, call.user_agent))
+
+    hooks.subscribe("before", "sqs", "ListQueues", remember)
+    try:
+        lab.client("sqs").list_queues()
+        boto3.client("sqs", region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEY000001",
+                     aws_secret_access_key="secret").list_queues()
+    finally:
+        hooks.unsubscribe(remember)
+    (default_key, agent), (other_key, _) = seen
+    assert default_key and default_key != "AKIAEXAMPLEKEY000001" and other_key == "AKIAEXAMPLEKEY000001"
+    assert agent.startswith("Boto3/")
