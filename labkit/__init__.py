@@ -20,9 +20,8 @@ The package is a house in layers (``pyproject.toml`` enforces them):
 - :mod:`labkit.grading`  - student copies and the auto-grader (``labkit release``, ``labkit grade``)
 """
 
+from labkit.core import names as _names
 from labkit.core import offline as _offline
-
-from labkit.core import names as _names  # noqa: E402
 
 _offline.install()  # before anything else: no client made after this line can reach AWS
 _names.install()  # and no requests/urllib connection to an AWS name either

@@ -59,7 +59,8 @@ _THREAD = threading.local()
 
 def subscribe(stage: str, service: str, operation: str, fn: Subscriber, *, internal: bool = True) -> None:
     """Call ``fn`` at ``stage`` ("params", "before" or "after") of every call of
-    ``service``'s ``operation`` (``"*"``: every operation). With
+    ``service``'s ``operation`` (``"*"``: every operation; ``"*", "*"``: every
+    call of every service, for a plane that watches them all). With
     ``internal=False`` labkit's own calls are skipped. Idempotent.
 
     Signatures: ``params: fn(call, params)``; ``before: fn(call) -> None |
@@ -88,7 +89,8 @@ def on_first_use(fn: Callable[[str], None]) -> None:
 
 
 def _subscribers(stage: str, service: str, operation: str) -> list[tuple[Subscriber, bool]]:
-    return _SUBSCRIBERS.get((stage, service, operation), []) + _SUBSCRIBERS.get((stage, service, "*"), [])
+    return (_SUBSCRIBERS.get((stage, service, operation), []) + _SUBSCRIBERS.get((stage, service, "*"), [])
+            + _SUBSCRIBERS.get((stage, "*", "*"), []))
 
 
 # --------------------------------------------------------------------------

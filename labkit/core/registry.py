@@ -36,6 +36,9 @@ class Service:
     botocore: tuple[str, ...] = ()  # botocore services whose first call installs it
     moto_config: dict[str, Any] = field(default_factory=dict)  # merged into mock_aws(config=...)
     summary: str = ""
+    #: Installed before the sandbox's first boto3 call of *any* service: for a
+    #: plane that watches every call (a trail records them all from the start).
+    every_call: bool = False
 
 
 class UnknownService(AttributeError):
@@ -96,8 +99,12 @@ def ensure(name: str) -> ModuleType:
 
 
 def ensure_for_botocore(botocore_service: str) -> None:
-    """Install the service that owns a botocore service, if any (hooks call this
-    before the first call of each botocore service)."""
+    """Install the service that owns a botocore service, if any, and every
+    service that watches all calls (hooks call this before the first call of
+    each botocore service)."""
+    for service in _DECLARED.values():
+        if service.every_call and service.name not in _INSTALLED:
+            ensure(service.name)
     name = _BY_BOTOCORE.get(botocore_service)
     if name is not None:
         ensure(name)

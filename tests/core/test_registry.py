@@ -83,3 +83,20 @@ def test_moto_configuration_is_merged_from_every_service(fake):
     config = registry.moto_config()
     assert config["fake"] == {"flag": True}
     assert config["lambda"] == {"use_docker": False}  # declared by labkit.services
+
+
+def test_a_service_that_watches_every_call_installs_before_the_first_call_of_any_service(fake, lab, monkeypatch):
+    watcher = types.ModuleType("tests_fake_watcher")
+    watcher.SEAMS = ()
+    watcher.seen = []
+    def record(call, parsed, status):
+        watcher.seen.append(call.operation)
+
+    watcher.install = lambda: hooks.subscribe("after", "*", "*", record)
+    monkeypatch.setitem(sys.modules, "tests_fake_watcher", watcher)
+    registry.declare(Service("watcher", "tests_fake_watcher", every_call=True))
+    try:
+        lab.client("sqs").list_queues()  # a service the watcher does not own
+        assert "watcher" in registry.installed() and watcher.seen == ["ListQueues"]  # the very first call is seen
+    finally:
+        hooks.unsubscribe(record)
