@@ -154,6 +154,8 @@ class Exercise:
                 value = _plain(value)
             ok = expected.matches(value) if isinstance(expected, Expect) else value == expected
             found = _short(value)
+            if not ok and value is None:
+                found = "None: " + NOTHING_RETURNED
         except _NotPlain as error:
             ok, found = False, str(error)
         except CheckTimeout:
@@ -233,7 +235,10 @@ class Report:
             if r.passed:
                 detail = ""
             elif r.hidden:
-                detail = "not met." + (f" Hint: {r.hint}" if r.hint else "")
+                # The found value stays hidden, except the advice about a missing return:
+                # it gives nothing of the answer away.
+                advice = f" Your answer was None: {NOTHING_RETURNED}" if r.found.startswith("None: ") else ""
+                detail = "not met." + advice + (f" Hint: {r.hint}" if r.hint else "")
             else:
                 detail = f"expected {r.expected}; found {r.found}." + (f" Hint: {r.hint}" if r.hint else "")
             lines.append((r.passed, head, detail))
@@ -357,13 +362,21 @@ def _short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+#: What a learner reads when their answer was ``None``: the usual cause is a missing ``return``.
+NOTHING_RETURNED = ("nothing was returned. If this comes from a function you wrote, "
+                    "check that it ends with `return ...` (a function without one gives None).")
+
+
 def _describe_error(error: BaseException) -> str:
     code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
     text = f"{type(error).__name__}" + (f" ({code})" if code else "") + f": {error}"
     if where is not None and where.name != "<lambda>":
         text += f" (in {where.name}, line {where.lineno})"
-    return _short(text, 300).strip("'\"")
+    text = _short(text, 300).strip("'\"")
+    if isinstance(error, (TypeError, AttributeError)) and "NoneType" in str(error):
+        text += ". Something was None where a value was expected: " + NOTHING_RETURNED
+    return text
 
 
 def _run_with_timeout(fn: Callable[[], Any], seconds: float) -> Any:

@@ -106,3 +106,26 @@ def test_strict_mode_raises_on_failure(monkeypatch):
 def test_long_values_are_shortened():
     ex = run(lambda ex: ex.check("long", lambda: "x" * 1000, expected="y"))
     assert len(ex.results[0].found) <= 200 and ex.results[0].found.endswith("...")
+
+
+def test_an_answer_of_none_says_that_nothing_was_returned_even_in_a_hidden_check():
+    def stub():  # a learner's function that forgot its return
+        _ = 41 + 1
+
+    for hidden in (False, True):
+        ex = run(lambda ex: ex.check("the answer", stub, expected=42), hidden=hidden)
+        (result,) = ex.results
+        assert not result.passed and result.found.startswith("None: nothing was returned")
+        assert "`return ...`" in str(ex.report())
+    ex = run(lambda ex: ex.check("none is right here", lambda: None, expected=None))
+    assert ex.results[0].passed
+
+
+def test_an_error_about_none_points_at_a_missing_return():
+    def stub():
+        return None
+
+    ex = run(lambda ex: ex.check("the first item", lambda: stub()["Items"][0], expected=1))
+    assert "NoneType" in ex.results[0].found and "`return ...`" in ex.results[0].found
+    ex = run(lambda ex: ex.check("a different error", lambda: {}["Items"], expected=1))
+    assert "`return ...`" not in ex.results[0].found
