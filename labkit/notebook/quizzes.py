@@ -30,7 +30,10 @@ def question(text: str, answers: dict[str, str], correct: str | list[str]) -> di
 
 
 def quiz(questions: list[dict[str, Any]]) -> None:
-    """Display the questions as an interactive quiz (answers are checked in the page)."""
+    """Display the questions as an interactive quiz (answers are checked in the page).
+
+    The answers of each question are shuffled in the page, each time it is
+    shown, so the right answer has no favourite place."""
     from jupyterquiz import display_quiz
 
-    display_quiz(questions, shuffle_answers=False)
+    display_quiz(questions, shuffle_answers=True)

@@ -157,6 +157,7 @@ def test_quiz_works_without_a_kernel(build):
     lab = page(build, "labs/sqs")
     containers = re.findall(r'<div id="(\w+)" data-shufflequestions=', lab)
     assert len(containers) == 1, "one quiz container on the lab page"
+    assert re.search(rf'<div id="{containers[0]}"[^>]*data-shuffleanswers="True"', lab), "answers are shuffled in the page"
     quiz_id = containers[0]
     scripts = [s for s in re.findall(r"<script[^>]*>(.*?)</script>", lab, re.S) if f"var questions{quiz_id}=" in s]
     assert len(scripts) == 1, "the quiz's questions are in one script of the page"
