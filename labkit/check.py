@@ -370,11 +370,14 @@ NOTHING_RETURNED = ("nothing was returned. If this comes from a function you wro
 def _describe_error(error: BaseException) -> str:
     code = getattr(error, "response", {}).get("Error", {}).get("Code") if hasattr(error, "response") else None
     where = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
-    text = f"{type(error).__name__}" + (f" ({code})" if code else "") + f": {error}"
-    if where is not None and where.name != "<lambda>":
-        text += f" (in {where.name}, line {where.lineno})"
+    message = " ".join(str(error).split())  # botocore's messages span lines
+    text = f"{type(error).__name__}" + (f" ({code})" if code else "") + f": {message}"
+    if where is not None and where.name != "<lambda>" and "site-packages" not in where.filename:
+        text += f" (in {where.name}, line {where.lineno})"  # only where the learner's code is
     text = _short(text, 300).strip("'\"")
-    if isinstance(error, (TypeError, AttributeError)) and "NoneType" in str(error):
+    about_none = (isinstance(error, (TypeError, AttributeError)) and "NoneType" in message) or (
+        type(error).__name__ == "ParamValidationError" and "value: None" in message)
+    if about_none:
         text += ". Something was None where a value was expected: " + NOTHING_RETURNED
     return text
 

@@ -129,3 +129,14 @@ def test_an_error_about_none_points_at_a_missing_return():
     assert "NoneType" in ex.results[0].found and "`return ...`" in ex.results[0].found
     ex = run(lambda ex: ex.check("a different error", lambda: {}["Items"], expected=1))
     assert "`return ...`" not in ex.results[0].found
+
+
+def test_a_boto3_parameter_of_none_is_explained_on_one_line_without_botocore_internals(lab):
+    def queue_url_of_stub():
+        return None
+
+    ex = run(lambda ex: ex.check("the queue has messages",
+                                 lambda: lab.client("sqs").get_queue_attributes(QueueUrl=queue_url_of_stub()), expected={}))
+    found = ex.results[0].found
+    assert found.startswith("an error: ParamValidationError") and "\n" not in found and "serialize_to_request" not in found
+    assert "`return ...`" in found
