@@ -56,4 +56,7 @@ CATALOGUE = (
     declare(Service(
         "apigateway", "labkit.services.apigateway", botocore=("apigateway",),
         summary="deployed REST API stages served at their invoke URLs: integrations, throttling, keys, authorizers")),
+    declare(Service(
+        "cloudtrail", "labkit.services.cloudtrail", botocore=("cloudtrail",),
+        summary="every call recorded in AWS's record format; LookupEvents; trails that deliver log files to S3")),
 )
