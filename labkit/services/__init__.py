@@ -59,4 +59,7 @@ CATALOGUE = (
     declare(Service(
         "cloudtrail", "labkit.services.cloudtrail", botocore=("cloudtrail",),
         summary="every call recorded in AWS's record format; LookupEvents; trails that deliver log files to S3")),
+    declare(Service(
+        "cloudwatch", "labkit.services.cloudwatch", botocore=("cloudwatch", "logs"),
+        summary="metrics the services publish; alarms evaluated on the sandbox clock, with actions; metric filters")),
 )
