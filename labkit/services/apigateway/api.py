@@ -2,6 +2,7 @@
 
 - ``CreateDeployment``: once moto stored the deployment, take its snapshot
   (:func:`labkit.services.apigateway.model.remember_deployment`);
+- ``CreateAuthorizer``: keep the ``identityValidationExpression`` moto drops;
 - ``TestInvokeMethod``: answered by :func:`labkit.services.apigateway.plane.test_invoke`;
 - ``GetUsage``: answered from the request counts of :mod:`.throttling`.
 """
@@ -27,6 +28,19 @@ def after_create_deployment(call: Call, parsed: dict[str, Any], status: int) -> 
     api = model.find_api(str(call.params.get("restApiId", "")), _region(call))
     if api is not None:
         model.remember_deployment(api, str(deployment_id))
+
+
+def after_create_authorizer(call: Call, parsed: dict[str, Any], status: int) -> None:
+    """moto drops ``identityValidationExpression`` at creation (it reads a
+    misspelt keyword); keep it on its authorizer, as AWS does."""
+    expression = call.params.get("identityValidationExpression")
+    if status >= 300 or not expression or not parsed.get("id"):
+        return
+    api = model.find_api(str(call.params.get("restApiId", "")), _region(call))
+    authorizer = api.authorizers.get(parsed["id"]) if api is not None else None
+    if authorizer is not None:
+        authorizer.identity_validation_expression = expression
+        parsed["identityValidationExpression"] = expression
 
 
 def before_test_invoke_method(call: Call) -> tuple[int, dict[str, Any]] | None:
@@ -65,5 +79,6 @@ def before_get_usage(call: Call) -> tuple[int, dict[str, Any]] | None:
 
 def subscribe() -> None:
     hooks.subscribe("after", "apigateway", "CreateDeployment", after_create_deployment)
+    hooks.subscribe("after", "apigateway", "CreateAuthorizer", after_create_authorizer)
     hooks.subscribe("before", "apigateway", "TestInvokeMethod", before_test_invoke_method)
     hooks.subscribe("before", "apigateway", "GetUsage", before_get_usage)

@@ -28,7 +28,7 @@ integration's ``timeoutInMillis`` (29 s by default) gets 504
 
 from __future__ import annotations
 
-import http.client
+import http.client as httpclient
 import json
 import re
 import socket
@@ -237,11 +237,11 @@ def send_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes
             raise Unreachable(str(error)) from error
         if targets is None:
             raise Unreachable(f"{host} is neither loopback nor a name in the lab sandbox; labs send no traffic elsewhere")
-    connection: http.client.HTTPConnection
+    connection: httpclient.HTTPConnection
     if secure:
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
+        connection = httpclient.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        connection = httpclient.HTTPConnection(host, port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
@@ -255,7 +255,7 @@ def send_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes
         return response.status, list(response.getheaders()), payload
     except TimeoutError:
         raise
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, httpclient.HTTPException) as error:
         if isinstance(error, socket.timeout):
             raise TimeoutError(str(error)) from error
         raise Unreachable(str(error)) from error
@@ -299,7 +299,7 @@ def http_proxy(spec: IntegrationSpec, call: Call) -> Outcome:
     return Outcome(status, kept, payload, integration_ms=elapsed)
 
 
-def http(spec: IntegrationSpec, call: Call) -> Outcome:
+def http_integration(spec: IntegrationSpec, call: Call) -> Outcome:
     body = _request_body(spec, call)
     if body is None:
         return Outcome.error(415, {"message": "Unsupported Media Type"})
@@ -427,7 +427,7 @@ def aws(spec: IntegrationSpec, call: Call) -> Outcome:
     return outcome
 
 
-RUNNERS = {"MOCK": mock, "HTTP": http, "HTTP_PROXY": http_proxy, "AWS_PROXY": aws_proxy, "AWS": aws}
+RUNNERS = {"MOCK": mock, "HTTP": http_integration, "HTTP_PROXY": http_proxy, "AWS_PROXY": aws_proxy, "AWS": aws}
 
 
 def run(spec: IntegrationSpec, call: Call) -> Outcome:

@@ -1,12 +1,14 @@
 """The moto internals the API Gateway service reads, and the calls it answers.
 
-Nothing in moto is patched. labkit reads moto's API Gateway backend
+Nothing in moto's code is patched. labkit reads moto's API Gateway backend
 (``apigateway_backends``: APIs, resources, methods, integrations,
 authorizers, validators, stages, API keys, usage plans and their keys) and
 writes metrics into moto's CloudWatch backend. Three boto3 calls go through
 the hook dispatcher (:mod:`labkit.core.hooks`):
 
 - ``CreateDeployment`` (after): the snapshot the new deployment serves;
+- ``CreateAuthorizer`` (after): the ``identityValidationExpression`` moto
+  drops at creation is set on its ``Authorizer``;
 - ``TestInvokeMethod`` (before): answered by the data plane, which moto does
   not have;
 - ``GetUsage`` (before): answered from the plane's request counts (moto does
@@ -33,6 +35,7 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.apigateway.models", "Resource.resource_methods", None, instance=True),
     Seam("moto.apigateway.models", "Method.method_integration", None, instance=True),
     Seam("moto.apigateway.models", "Integration.integration_responses", None, instance=True),
+    Seam("moto.apigateway.models", "Authorizer.identity_validation_expression", None, instance=True),
     Seam("moto.apigateway.models", "Stage.method_settings", None, instance=True),
     Seam("moto.apigateway.models", "Stage.deployment_id", None, instance=True),
     Seam("moto.apigateway.models", "UsagePlan.api_stages", None, instance=True),
