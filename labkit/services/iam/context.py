@@ -1,0 +1,30 @@
+"""The condition keys every request carries: region, time, source address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.core import aws
+
+#: A documentation address (TEST-NET-3): where the sandbox's requests seem to come from.
+DEFAULT_SOURCE_IP = "203.0.113.10"
+_SOURCE_IP = [DEFAULT_SOURCE_IP]
+
+
+def set_source_ip(address: str) -> None:
+    """The address every request seems to come from (``aws:SourceIp``)."""
+    _SOURCE_IP[0] = str(address)
+
+
+def source_ip() -> str:
+    return _SOURCE_IP[0]
+
+
+def base_context(region: str) -> dict[str, Any]:
+    from labkit.core.clock import clock
+
+    now = clock.now()
+    return {"aws:RequestedRegion": region, "aws:CurrentTime": aws.iso_timestamp(now, millis=False),
+            "aws:EpochTime": str(int(now)), "aws:SourceIp": source_ip(), "aws:SecureTransport": "true"}
+
+
