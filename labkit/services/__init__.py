@@ -62,4 +62,7 @@ CATALOGUE = (
     declare(Service(
         "cloudwatch", "labkit.services.cloudwatch", botocore=("cloudwatch", "logs"),
         summary="metrics the services publish; alarms evaluated on the sandbox clock, with actions; metric filters")),
+    declare(Service(
+        "iam", "labkit.services.iam", botocore=("iam", "sts"),
+        summary="calls signed by users and roles, checked by AWS's evaluation logic; trust policies; the simulator")),
 )
