@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+from botocore.exceptions import ClientError
 
 from labkit.core import hooks
 from labkit.services import rds as lrds
@@ -319,6 +320,129 @@ def test_default_parameter_group_sets_no_limit(rds):
     ep = make_instance(rds, "t-nolimit")["Endpoint"]["Address"]
     assert len([open_(ep) for _ in range(20)]) == 20
 
+
+
+# ---------------------------------------------------------------- what AWS's SDK examples call first
+# The calls of AWS's "get started with DB instances" and "get started with Aurora clusters" Python examples,
+# in their order: the versions of an engine, a family, a group, its auto_increment parameters, a change.
+
+
+def _auto_increment_flow(rds, engine, cluster):
+    versions = rds.describe_db_engine_versions(Engine=engine)["DBEngineVersions"]
+    families = sorted({v["DBParameterGroupFamily"] for v in versions})
+    assert families and all(v["Engine"] == engine and v["EngineVersion"] for v in versions)
+    family = families[-1]
+    kind, group = ("DBClusterParameterGroupName", "ex-cpg") if cluster else ("DBParameterGroupName", "ex-pg")
+    if cluster:
+        rds.create_db_cluster_parameter_group(DBClusterParameterGroupName=group, DBParameterGroupFamily=family,
+                                              Description="Example parameter group.")
+        pages = rds.get_paginator("describe_db_cluster_parameters").paginate(DBClusterParameterGroupName=group)
+    else:
+        rds.create_db_parameter_group(DBParameterGroupName=group, DBParameterGroupFamily=family,
+                                      Description="Example parameter group.")
+        pages = rds.get_paginator("describe_db_parameters").paginate(DBParameterGroupName=group)
+    auto_inc = [p for page in pages for p in page["Parameters"] if p["ParameterName"].startswith("auto_increment")]
+    assert sorted(p["ParameterName"] for p in auto_inc) == ["auto_increment_increment", "auto_increment_offset"]
+    updates = []
+    for p in auto_inc:
+        assert p["IsModifiable"] and p["DataType"] == "integer" and p["Description"]
+        low, high = p["AllowedValues"].split("-")
+        p["ParameterValue"] = str(int(low) + 4)
+        assert int(low) <= int(p["ParameterValue"]) <= int(high)
+        updates.append(p)  # the example sends back the described parameters, every field included
+    modify = rds.modify_db_cluster_parameter_group if cluster else rds.modify_db_parameter_group
+    modify(**{kind: group, "Parameters": updates})
+    describe = rds.describe_db_cluster_parameters if cluster else rds.describe_db_parameters
+    user = describe(**{kind: group, "Source": "user"})["Parameters"]
+    assert {(p["ParameterName"], p["ParameterValue"], p["Source"]) for p in user} == {
+        ("auto_increment_increment", "5", "user"), ("auto_increment_offset", "5", "user")}
+    return versions
+
+
+def test_the_sdk_example_reads_engine_versions_and_sets_parameters(rds):
+    versions = _auto_increment_flow(rds, "mysql", cluster=False)
+    chosen = [v for v in versions if v["DBParameterGroupFamily"] == "mysql8.4"][0]
+    options = [o for page in rds.get_paginator("describe_orderable_db_instance_options").paginate(
+        Engine=chosen["Engine"], EngineVersion=chosen["EngineVersion"]) for o in page["OrderableDBInstanceOptions"]]
+    micro = sorted({o["DBInstanceClass"] for o in options if "micro" in o["DBInstanceClass"]})
+    assert micro == ["db.t3.micro", "db.t4g.micro"]
+    instance = rds.create_db_instance(
+        DBName="docexampledb", DBInstanceIdentifier="ex-inst", DBParameterGroupName="ex-pg",
+        Engine=chosen["Engine"], EngineVersion=chosen["EngineVersion"], DBInstanceClass=micro[0],
+        StorageType="standard", AllocatedStorage=5, MasterUsername="admin", MasterUserPassword="example-pass")
+    assert instance["DBInstance"]["EngineVersion"] == chosen["EngineVersion"]
+
+
+def test_the_aurora_example_reads_engine_versions_and_sets_cluster_parameters(rds):
+    versions = _auto_increment_flow(rds, "aurora-mysql", cluster=True)
+    assert {v["DBParameterGroupFamily"] for v in versions} == {"aurora-mysql8.0"}
+    options = rds.describe_orderable_db_instance_options(Engine="aurora-mysql",
+                                                         EngineVersion=versions[0]["EngineVersion"])
+    assert "db.r6g.large" in {o["DBInstanceClass"] for o in options["OrderableDBInstanceOptions"]}
+
+
+@pytest.mark.parametrize("engine, family", [("postgres", "postgres16"), ("mysql", "mysql8.0"),
+                                            ("aurora-postgresql", "aurora-postgresql17"),
+                                            ("aurora-mysql", "aurora-mysql8.0")])
+def test_engine_versions_of_the_chapters_engines(rds, engine, family):
+    versions = rds.describe_db_engine_versions(Engine=engine, DBParameterGroupFamily=family)["DBEngineVersions"]
+    assert versions and {v["DBParameterGroupFamily"] for v in versions} == {family}
+    for v in versions:
+        assert v["Status"] == "available" and v["DBEngineDescription"] and v["DBEngineVersionDescription"]
+    default = rds.describe_db_engine_versions(Engine=engine, DefaultOnly=True)["DBEngineVersions"]
+    assert len(default) == 1
+
+
+def test_engine_versions_filters_pages_and_errors(rds):
+    major = rds.describe_db_engine_versions(Engine="postgres", EngineVersion="16")["DBEngineVersions"]
+    assert [v["EngineVersion"] for v in major] == ["16.3", "16.8"]
+    assert "17.5" in [t["EngineVersion"] for t in major[0]["ValidUpgradeTarget"]]
+    everything = [v for page in rds.get_paginator("describe_db_engine_versions").paginate(PaginationConfig={
+        "PageSize": 20}) for v in page["DBEngineVersions"]]
+    assert {v["Engine"] for v in everything} == {"postgres", "mysql", "aurora-postgresql", "aurora-mysql"}
+    with pytest.raises(ClientError) as error:
+        rds.describe_db_engine_versions(Engine="postgress")
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(lrds.NotEmulated, match="'mariadb' is a real AWS engine"):
+        rds.describe_db_engine_versions(Engine="mariadb")
+
+
+def test_unknown_parameter_group_is_not_found_as_on_aws(rds):
+    with pytest.raises(ClientError) as error:
+        rds.describe_db_parameter_groups(DBParameterGroupName="doc-example-parameter-group")
+    assert error.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
+    default = rds.describe_db_parameter_groups(DBParameterGroupName="default.postgres16")["DBParameterGroups"]
+    assert default[0]["DBParameterGroupFamily"] == "postgres16"
+    params = rds.describe_db_parameters(DBParameterGroupName="default.postgres16")["Parameters"]
+    assert any(p["ParameterName"] == "max_connections" and p["Source"] == "system" for p in params)
+    with pytest.raises(ClientError) as error:
+        rds.describe_db_parameters(DBParameterGroupName="nope")
+    assert error.value.response["Error"]["Code"] == "DBParameterGroupNotFound"
+
+
+def test_parameter_changes_aws_refuses(rds):
+    rds.create_db_parameter_group(DBParameterGroupName="pg-ref", DBParameterGroupFamily="postgres16",
+                                  Description="refusals")
+
+    def code(**parameter):
+        with pytest.raises(ClientError) as error:
+            rds.modify_db_parameter_group(DBParameterGroupName="pg-ref", Parameters=[parameter])
+        return error.value.response["Error"]["Code"]
+
+    assert code(ParameterName="max_connections", ParameterValue="200",
+                ApplyMethod="immediate") == "InvalidParameterCombination"  # static: pending-reboot only
+    assert code(ParameterName="statement_timeout", ParameterValue="-5",
+                ApplyMethod="immediate") == "InvalidParameterValue"
+    rds.modify_db_parameter_group(DBParameterGroupName="pg-ref", Parameters=[
+        {"ParameterName": "max_connections", "ParameterValue": "200", "ApplyMethod": "pending-reboot"}])
+    user = rds.describe_db_parameters(DBParameterGroupName="pg-ref", Source="user")["Parameters"]
+    assert [(p["ParameterName"], p["ParameterValue"]) for p in user] == [("max_connections", "200")]
+    engine_defaults = rds.describe_db_parameters(DBParameterGroupName="pg-ref", Source="engine-default")
+    assert "max_connections" not in {p["ParameterName"] for p in engine_defaults["Parameters"]}
+    with pytest.raises(ClientError) as error:
+        rds.modify_db_parameter_group(DBParameterGroupName="default.postgres16", Parameters=[
+            {"ParameterName": "work_mem", "ParameterValue": "8192", "ApplyMethod": "immediate"}])
+    assert error.value.response["Error"]["Code"] == "InvalidDBParameterGroupState"
 
 
 # ---------------------------------------------------------------- labkit's own calls, lifecycle

@@ -14,7 +14,8 @@ restores create a *new* instance with the data of that moment.
 
 **What moto does.** The control plane only: instances, replicas, clusters,
 snapshots, failovers and parameter groups are stored and described, but the
-endpoints do not resolve and there is no SQL at all.
+endpoints do not resolve and there is no SQL at all; ``DescribeDBEngineVersions``
+is missing and a new parameter group holds no engine parameters.
 
 **What this service adds** (``lab.rds``), all in-process, no socket:
 
@@ -31,7 +32,11 @@ endpoints do not resolve and there is no SQL at all.
   open connections; snapshots and restores copy data (labkit keeps every
   committed version of each database, see :data:`HISTORY_LIMIT`);
 - :func:`fail_instance` / :func:`recover_instance` (:mod:`.failures`): a host
-  or Availability Zone failure, and what RDS does about it.
+  or Availability Zone failure, and what RDS does about it;
+- the first calls of AWS's SDK examples (:mod:`.catalogue_api`, data in
+  :mod:`.catalogue`): engine versions, orderable instance classes, engine
+  parameters in DB and DB cluster parameter groups, and AWS's refusals;
+  :class:`NotEmulated` names an engine outside the sample.
 
 Time: replica lag, the committed history and point-in-time restores follow
 the sandbox clock, ``lab.clock`` (``lab.clock.advance(lag)`` brings a replica
@@ -47,10 +52,12 @@ checked against the API.
 
 from __future__ import annotations
 
+from labkit.services.rds import catalogue_api as _catalogue_api
 from labkit.services.rds import control as _control
 from labkit.services.rds import endpoints as _endpoints
 from labkit.services.rds import replication as _replication
 from labkit.services.rds import storage as _storage
+from labkit.services.rds.catalogue_api import NotEmulated
 from labkit.services.rds.connections import RdsConnection, connect
 from labkit.services.rds.endpoints import Target, resolve
 from labkit.services.rds.failures import fail_instance, recover_instance
@@ -61,6 +68,7 @@ from labkit.services.rds.storage import DEFAULT_REPLICA_LAG, HISTORY_LIMIT
 __all__ = [
     "DEFAULT_REPLICA_LAG",
     "HISTORY_LIMIT",
+    "NotEmulated",
     "SEAMS",
     "RdsConnection",
     "Target",
@@ -90,6 +98,7 @@ def set_replica_lag(replica_id: str, seconds: float) -> None:
 def install() -> None:
     """Follow the RDS control plane's calls (the registry calls this once, at first use)."""
     _control.subscribe()
+    _catalogue_api.subscribe()
 
 
 def reset() -> None:
