@@ -226,10 +226,11 @@ def probe(config: Any) -> tuple[bool, str]:
     try:
         sock, ip = _connect(host, port, TCP_TIMEOUT if kind == "TCP" else CONNECT_TIMEOUT)
     except OSError as error:
-        reason = "Connection refused" if isinstance(error, ConnectionRefusedError) else "Connection timed out"
-        if isinstance(error, names.NoListener) or "outside the lab sandbox" in str(error):
-            reason = str(error)
-        return False, f"Failure: {reason} (endpoint {host}:{port})."
+        if "outside the lab sandbox" in str(error):
+            return False, f"Failure: {error}."
+        if isinstance(error, ConnectionRefusedError):
+            return False, f"Failure: Connection refused: nothing listens on {host}:{port}."
+        return False, f"Failure: Connection timed out: {host}:{port} did not accept a connection."
     if kind == "TCP":
         sock.close()
         return True, f"Success: TCP connection to {host}:{port} established."
