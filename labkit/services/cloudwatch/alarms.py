@@ -34,6 +34,7 @@ Auto Scaling, EC2 and Systems Manager actions (recorded as failed actions).
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -64,6 +65,7 @@ REGION_NAMES = {
 _LOCK = threading.RLock()
 #: alarm ARN -> history items (newest last), each a dict in DescribeAlarmHistory's shape.
 HISTORY: dict[str, list[dict[str, Any]]] = {}
+_ORDER = itertools.count()
 
 
 # --------------------------------------------------------------------------
@@ -230,6 +232,7 @@ def record(alarm: Any, kind: str, summary: str, data: dict[str, Any] | str, when
             "HistoryItemType": kind, "HistorySummary": summary,
             "HistoryData": data if isinstance(data, str) else json.dumps(data)}
     with _LOCK:
+        item["_order"] = next(_ORDER)
         HISTORY.setdefault(alarm.alarm_arn, []).append(item)
 
 
@@ -460,12 +463,13 @@ def describe_alarm_history(call: hooks.Call) -> tuple[int, dict[str, Any]]:
     start, end = aws.epoch_of(p.get("StartDate")), aws.epoch_of(p.get("EndDate"))
     items = [i for i in items if (name is None or i["AlarmName"] == name) and (kind is None or i["HistoryItemType"] == kind)
              and (start is None or i["Timestamp"] >= start) and (end is None or i["Timestamp"] <= end)]
-    items.sort(key=lambda i: i["Timestamp"], reverse=(p.get("ScanBy") or "TimestampDescending") == "TimestampDescending")
+    items.sort(key=lambda i: (i["Timestamp"], i["_order"]), reverse=(p.get("ScanBy") or "TimestampDescending") == "TimestampDescending")
     offset = int(p.get("NextToken") or 0)
     size = int(p.get("MaxRecords") or 100)
     page = items[offset:offset + size]
     answer: dict[str, Any] = {
-        "AlarmHistoryItems": [{**i, "Timestamp": metrics.utc(i["Timestamp"])} for i in page],
+        "AlarmHistoryItems": [{**{k: v for k, v in i.items() if k != "_order"}, "Timestamp": metrics.utc(i["Timestamp"])}
+                              for i in page],
         "ResponseMetadata": {"HTTPStatusCode": 200},
     }
     if offset + size < len(items):
