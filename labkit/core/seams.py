@@ -69,6 +69,8 @@ def check(seams: Iterable[Seam]) -> list[str]:
             problems.append(f"{seam.path} is gone ({error})")
             continue
         if seam.params is not None:
+            if isinstance(target, property):
+                target = target.fget
             original = getattr(target, "__labkit_original__", target)
             found = tuple(inspect.signature(original).parameters)
             if found != seam.params:
@@ -111,7 +113,10 @@ def install(seams: Iterable[Seam], owner: str = "labkit") -> None:
                 cls = getattr(cls, part)
             original = cls.__dict__[attribute]
             _ORIGINALS[seam.path] = (cls, attribute, original)
-            setattr(cls, attribute, _wrap(seam.replacement, original, owner))
+            if isinstance(original, property):  # a property: its getter is replaced
+                setattr(cls, attribute, property(_wrap(seam.replacement, original.fget, owner)))
+            else:
+                setattr(cls, attribute, _wrap(seam.replacement, original, owner))
 
 
 def _wrap(replacement: Callable[..., Any], original: Callable[..., Any], owner: str) -> Callable[..., Any]:

@@ -26,6 +26,9 @@ CATALOGUE = (
         moto_config={"lambda": {"use_docker": False}},
         summary="functions that really run, for every trigger; event source mappings; zip_code()")),
     declare(Service(
+        "sqs", "labkit.services.sqs", botocore=("sqs",),
+        summary="standard queues deliver in best-effort order, as on AWS (repeatable: set_seed)")),
+    declare(Service(
         "sns", "labkit.services.sns", botocore=("sns",),
         summary="FIFO topic deduplication; deliveries to Lambda and dead-letter queues")),
     declare(Service(
