@@ -140,18 +140,25 @@ def after_call(call: Any, parsed: dict[str, Any], status: int) -> None:
     targets, health records and listener servers brought up to date."""
     if status >= 300 or call.operation.startswith("Describe"):
         return
+    if call.operation == "CreateTargetGroup" and call.params.get("HealthCheckEnabled") is False:
+        # moto reads the boolean False as "not given" and enables health checks; AWS does not.
+        for created in parsed.get("TargetGroups", []):
+            tg = state.target_group(created["TargetGroupArn"])
+            if tg is not None:
+                tg.health_check_enabled = False
+                created["HealthCheckEnabled"] = False
     if call.operation == "DeregisterTargets":
         for target in call.params.get("Targets", []):
             port = target.get("Port")
             health.start_draining(call.params["TargetGroupArn"], target["Id"], int(port) if port else None)
-    health.mark_dirty()
+    health.sync(force=True)  # new targets get their first health check now
     fronts.sync()
 
 
 def after_instance_change(call: Any, parsed: dict[str, Any], status: int) -> None:
     """After an instance stops, starts or is terminated: its targets' health
     follows; a terminated instance is deregistered (and drains), as on AWS."""
-    health.mark_dirty()
+    health.sync(force=True)
     if status >= 300 or call.operation != "TerminateInstances":
         return
     ended = {entry.get("InstanceId") for entry in parsed.get("TerminatingInstances", [])}

@@ -27,8 +27,8 @@ The states and reason codes are AWS's:
 A check waits at most :data:`PROBE_WAIT` real seconds, whatever the timeout
 says: a target slower than that counts as timed out (so a lab never waits the
 default five seconds). When ``lab.clock.advance`` passes many checks at once,
-one real check answers for all those that fall due within the same half
-second of real time.
+one real check answers for all those that one advance passed (within half a
+second of real time).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class TargetHealth:
     checks: int = 0  # health checks run so far
     scheduled: Any = None  # the clock entry of the next check, or of the end of draining
     token: object = None  # the next check's token: a check whose token is stale does nothing
-    last_real: tuple[float, bool, str | None, str | None] | None = None  # (monotonic, ok, reason, description)
+    last_real: tuple[float, float, bool, str | None, str | None] | None = None  # (offset, monotonic, answer...)
 
     @property
     def key(self) -> str:
@@ -312,11 +312,11 @@ def _check(record: TargetHealth, due: float, token: object) -> None:
         if tg is None:
             return
     cached = record.last_real
-    if cached is not None and time.monotonic() - cached[0] < 0.5:
-        passed, reason, description = cached[1:]
+    if cached is not None and cached[0] == clock.offset and time.monotonic() - cached[1] < 0.5:
+        passed, reason, description = cached[2:]  # the same advance passed this check too
     else:
         passed, reason, description = run_check(tg, record.target_id, record.port)
-        record.last_real = (time.monotonic(), passed, reason, description)
+        record.last_real = (clock.offset, time.monotonic(), passed, reason, description)
     with _LOCK:
         if _RECORDS.get((record.group_arn, record.key)) is not record or record.state in ("draining", "unused"):
             return
