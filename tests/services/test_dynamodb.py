@@ -308,6 +308,103 @@ def test_reset_clears_every_throttle(lab, ddb, replay):
         assert all(put_at(ddb, name, Replay(lab.clock), [0.0] * 5))
 
 
+# ---------------------------------------------------------------- PartiQL, as AWS's PartiQL examples run it
+
+MOVIE = "24 Hour PartiQL People"
+
+
+@pytest.fixture
+def movies(lab):
+    """AWS's example table (year, title) through the boto3 *resource*, whose client takes plain Python values."""
+    import boto3
+
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    resource.create_table(
+        TableName="movies", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "year", "KeyType": "HASH"}, {"AttributeName": "title", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "year", "AttributeType": "N"},
+                              {"AttributeName": "title", "AttributeType": "S"}])
+    return resource.meta.client
+
+
+def test_the_partiql_example_inserts_selects_updates_and_deletes(movies):
+    from decimal import Decimal
+
+    movies.execute_statement(Statement="INSERT INTO \"movies\" VALUE {'title': ?, 'year': ?, 'info': ?}",
+                             Parameters=[MOVIE, 2026, {"plot": "Developers find a query language.", "rating": Decimal("9.9")}])
+    found = movies.execute_statement(Statement='SELECT * FROM "movies" WHERE title=? AND year=?', Parameters=[MOVIE, 2026])
+    assert found["Items"] == [{"title": MOVIE, "year": 2026, "info": {"plot": "Developers find a query language.",
+                                                                     "rating": Decimal("9.9")}}]
+    movies.execute_statement(Statement='UPDATE "movies" SET info.rating=? WHERE title=? AND year=?',
+                             Parameters=[Decimal("2.4"), MOVIE, 2026])
+    found = movies.execute_statement(Statement='SELECT * FROM "movies" WHERE title=? AND year=?', Parameters=[MOVIE, 2026])
+    assert found["Items"][0]["info"]["rating"] == Decimal("2.4")
+    movies.execute_statement(Statement='DELETE FROM "movies" WHERE title=? AND year=?', Parameters=[MOVIE, 2026])
+    assert movies.scan(TableName="movies")["Items"] == []
+
+
+def test_the_batch_example_and_per_statement_errors(movies):
+    insert = "INSERT INTO \"movies\" VALUE {'title': ?, 'year': ?, 'info': ?}"
+    out = movies.batch_execute_statement(Statements=[
+        {"Statement": insert, "Parameters": [t, y, {"plot": "p"}]} for t, y in [("A", 2001), ("B", 2002)]])
+    assert [r.get("Error") for r in out["Responses"]] == [None, None]
+    out = movies.batch_execute_statement(Statements=[
+        {"Statement": insert, "Parameters": ["A", 2001, {"plot": "again"}]},
+        {"Statement": 'SELECT * FROM "movies" WHERE title=? AND year=?', "Parameters": ["B", 2002]}])
+    assert out["Responses"][0]["Error"]["Code"] == "DuplicateItem"
+    assert out["Responses"][1]["Item"]["title"] == "B"
+
+
+def test_partiql_refusals_are_aws_errors(movies):
+    def code(statement, parameters=None):
+        with pytest.raises(ClientError) as error:
+            movies.execute_statement(Statement=statement, **({"Parameters": parameters} if parameters else {}))
+        return error.value.response["Error"]["Code"]
+
+    movies.execute_statement(Statement="INSERT INTO \"movies\" VALUE {'title': 'It''s', 'year': 1999, 'tags': <<'a','b'>>}")
+    assert code("INSERT INTO \"movies\" VALUE {'title': 'It''s', 'year': 1999}") == "DuplicateItemException"
+    assert code('UPDATE "movies" SET rating=1 WHERE title=? AND year=?', ["Missing", 1999]) == \
+        "ConditionalCheckFailedException"  # UPDATE changes an existing item, never creates one
+    assert code('UPDATE "movies" SET rating=1 WHERE year=1999') == "ValidationException"  # not the full key
+    assert code('SELECT * FROM "movies" WHERE year=?', [1999, 2000]) == "ValidationException"  # parameters count
+    assert code('SELECT * FROM "nope"') == "ResourceNotFoundException"
+    assert code("SELEC * FROM movies") == "ValidationException"
+
+
+def test_partiql_conditions_sets_and_returning(movies):
+    for year, title in [(2000, "b"), (2000, "a"), (2001, "c")]:
+        movies.execute_statement(Statement="INSERT INTO movies VALUE {'year': ?, 'title': ?, 'n': 1, 'tags': <<'x'>>}",
+                                 Parameters=[year, title])
+    titles = [i["title"] for i in movies.execute_statement(Statement="SELECT title FROM movies WHERE year = 2000")["Items"]]
+    assert titles == ["a", "b"]  # a key condition reads in sort-key order
+    rows = movies.execute_statement(Statement="SELECT * FROM movies WHERE year BETWEEN 2000 AND 2001 AND "
+                                              "begins_with(title, 'c') AND tags IS NOT MISSING")["Items"]
+    assert [r["title"] for r in rows] == ["c"]
+    new = movies.execute_statement(
+        Statement="UPDATE movies SET n = n + 2 SET tags = set_add(tags, <<'y'>>) WHERE year=2000 AND title='a' "
+                  "RETURNING ALL NEW *")["Items"][0]
+    assert new["n"] == 3 and new["tags"] == {"x", "y"}
+    page = movies.execute_statement(Statement="SELECT * FROM movies", Limit=2)
+    rest = movies.execute_statement(Statement="SELECT * FROM movies", NextToken=page["NextToken"])
+    assert len(page["Items"]) == 2 and len(rest["Items"]) == 1 and "NextToken" not in rest
+
+
+def test_partiql_transaction_writes_all_or_nothing(movies):
+    statement = "INSERT INTO movies VALUE {'year': ?, 'title': ?}"
+    movies.execute_transaction(TransactStatements=[{"Statement": statement, "Parameters": [1, "x"]},
+                                                   {"Statement": statement, "Parameters": [2, "y"]}])
+    with pytest.raises(ClientError) as error:
+        movies.execute_transaction(TransactStatements=[{"Statement": statement, "Parameters": [3, "z"]},
+                                                       {"Statement": statement, "Parameters": [1, "x"]}])
+    assert error.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert sorted(i["year"] for i in movies.scan(TableName="movies")["Items"]) == [1, 2]
+
+
+def test_partiql_beyond_the_emulated_subset_names_the_gap(movies):
+    with pytest.raises(ld.PartiQLNotEmulated, match="WHERE clause"):
+        movies.execute_statement(Statement="SELECT * FROM movies WHERE size(title) > 3")
+
+
 def test_importing_the_service_installs_nothing():
     code = ("import labkit.services.dynamodb, labkit.core.hooks as h; "
             "print(sorted({k[1] for k, v in h._SUBSCRIBERS.items() if v}))")

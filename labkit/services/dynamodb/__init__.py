@@ -2,7 +2,7 @@
 
 moto emulates DynamoDB's tables, keys, indexes, queries, conditions,
 transactions and streams faithfully. Three things a learner must see are
-missing, and this service supplies them, always driven by what the learner
+missing or broken, and this service supplies them, always driven by what the learner
 configured through boto3 (``lab.dynamodb.<helper>``):
 
 - **Time to live** (:mod:`.ttl`): :func:`sweep_expired` runs DynamoDB's
@@ -11,6 +11,11 @@ configured through boto3 (``lab.dynamodb.<helper>``):
   ``dynamodbstreams`` client pinned to an endpoint moto answers.
 - **Throttling** (:mod:`.throttle`): :func:`simulate_throttling` refuses the
   requests a provisioned table could not pay for, from its real capacity.
+- **PartiQL** (:mod:`.partiql`, :mod:`.partiql_run`): ``ExecuteStatement``,
+  ``BatchExecuteStatement`` and ``ExecuteTransaction`` run as the item
+  operations they stand for (moto's own PartiQL cannot bind ``?`` in an
+  ``INSERT`` and compares numbers as text); :class:`PartiQLNotEmulated` names
+  what the subset leaves out.
 
 Sizes and capacity units (:mod:`.sizes`) are plain arithmetic. TTL sweeps and
 throttling refill follow the sandbox clock, ``lab.clock``: ``lab.clock.advance(60)``
@@ -20,7 +25,9 @@ exactly.
 
 from __future__ import annotations
 
+from labkit.services.dynamodb import partiql_run as _partiql_run
 from labkit.services.dynamodb import throttle as _throttle
+from labkit.services.dynamodb.partiql import NotEmulated as PartiQLNotEmulated
 from labkit.services.dynamodb.seams import SEAMS
 from labkit.services.dynamodb.sizes import (
     item_size,
@@ -40,6 +47,7 @@ from labkit.services.dynamodb.ttl import sweep_expired
 
 __all__ = [
     "SEAMS",
+    "PartiQLNotEmulated",
     "THROTTLE_CODE",
     "Throttle",
     "install",
@@ -59,6 +67,7 @@ __all__ = [
 def install() -> None:
     """Listen to the learner's DynamoDB calls (the registry calls this once, at first use)."""
     _throttle.subscribe()
+    _partiql_run.subscribe()
 
 
 def reset() -> None:
