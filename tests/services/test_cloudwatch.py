@@ -488,6 +488,16 @@ def test_metric_filter_values_and_dimensions_from_json(lab, cw, group):
     assert [p["Maximum"] for p in points] == [1200.0]
 
 
+def test_a_metric_filter_is_replaced_by_name_and_deleted_with_its_group(lab, cw, group):
+    transform = [{"metricName": "Errors", "metricNamespace": "Shop", "metricValue": "1"}]
+    for _ in range(2):
+        group.put_metric_filter(logGroupName="/shop/web", filterName="errors", filterPattern="ERROR",
+                                metricTransformations=transform)
+    assert len(group.describe_metric_filters(logGroupName="/shop/web")["metricFilters"]) == 1
+    group.delete_log_group(logGroupName="/shop/web")
+    assert group.describe_metric_filters()["metricFilters"] == []
+
+
 def test_subscription_filter_delivers_only_matching_events(lab, cw, group, lambda_role):
     lam = lab.client("lambda")
     source = ("import base64, gzip, json\ndef handler(event, context):\n"
@@ -541,6 +551,7 @@ def test_instance_attributes_named_in_seams_exist_on_real_objects(lab, cw):
         ("moto.cloudwatch.models", "Alarm"): backend.alarms["a"],
         ("moto.logs.utils", "EventMessageFilter"): EventMessageFilter("x"),
         ("moto.logs.models", "LogsBackend"): logs_backends[lab.account_id][lab.region],
+        ("moto.logs.metric_filters", "MetricFilters"): logs_backends[lab.account_id][lab.region].filters,
         ("moto.logs.models", "LogGroup"): logs_backends[lab.account_id][lab.region].groups["g"],
         ("moto.sqs.models", "Queue"): sqs_backends[lab.account_id][lab.region].queues["q"],
         ("moto.sns.models", "Subscription"): sns_backends[lab.account_id][lab.region].subscriptions[sub],

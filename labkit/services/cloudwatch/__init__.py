@@ -96,6 +96,8 @@ def install() -> None:
     hooks.subscribe("after", "cloudwatch", "SetAlarmState", alarms.after_set_alarm_state)
     hooks.subscribe("after", "cloudwatch", "DeleteAlarms", alarms.after_delete_alarms)
     hooks.subscribe("before", "cloudwatch", "DescribeAlarmHistory", alarms.describe_alarm_history)
+    hooks.subscribe("before", "logs", "PutMetricFilter", logs.before_put_metric_filter)
+    hooks.subscribe("after", "logs", "DeleteLogGroup", logs.after_delete_log_group)
     ticks.ensure()
 
 

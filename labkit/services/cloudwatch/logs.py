@@ -307,3 +307,33 @@ def send_log_events(original: Any, self: Any, service: str, destination_arn: str
     chosen = [e for e in log_events if match(e["message"])]
     if chosen:
         original(self, service, destination_arn, filter_name, chosen)
+
+
+# --------------------------------------------------------------------------
+# Metric filters' lifecycle (moto appends a filter of the same name again, and
+# keeps a deleted log group's filters)
+# --------------------------------------------------------------------------
+
+
+def _logs_backend(region: str) -> Any:
+    from moto.logs.models import logs_backends
+
+    from labkit.core import aws
+
+    return logs_backends[aws.ACCOUNT_ID][region]
+
+
+def before_put_metric_filter(call: Any) -> None:
+    """PutMetricFilter with an existing name replaces that filter, as on AWS."""
+    backend = _logs_backend(call.region)
+    if call.params.get("logGroupName") in backend.groups:
+        backend.filters.delete_filter(call.params.get("filterName"), call.params.get("logGroupName"))
+
+
+def after_delete_log_group(call: Any, parsed: dict[str, Any], status: int) -> None:
+    """Deleting a log group deletes its metric filters."""
+    if status >= 300 or "Error" in parsed:
+        return
+    filters = _logs_backend(call.region).filters
+    group = call.params.get("logGroupName")
+    filters.metric_filters[:] = [f for f in filters.metric_filters if f["logGroupName"] != group]
