@@ -96,8 +96,11 @@ def service_credentials(role_arn: str, service: str = "lambda.amazonaws.com",
     session = sts_backends[ACCOUNT_ID]["aws"].assume_role(
         region_name=REGION, role_session_name=name, role_arn=role_arn, policy=None,
         duration=duration_seconds, external_id=None)
+    from datetime import datetime, timezone
+
+    ends = principals.session_issued(session.access_key_id, duration_seconds)
     return {"AccessKeyId": session.access_key_id, "SecretAccessKey": session.secret_access_key,
-            "SessionToken": session.session_token, "Expiration": session.expiration}
+            "SessionToken": session.session_token, "Expiration": datetime.fromtimestamp(ends, timezone.utc)}
 
 
 def caller_arn(access_key_id: str | None) -> str:
@@ -129,6 +132,7 @@ def install() -> None:
     hooks.subscribe("before", "sts", "AssumeRole", enforce.check_assume_role, internal=False)
     hooks.subscribe("before", "iam", "*", enforce.iam_call)
     hooks.subscribe("after", "iam", "*", enforce.after_iam_call)
+    hooks.subscribe("after", "sts", "AssumeRole", enforce.after_assume_role)
 
 
 def reset() -> None:

@@ -228,6 +228,17 @@ def _put_user_boundary(user: str, arn: str) -> tuple[int, dict[str, Any]]:
     return 200, {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
+def after_assume_role(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
+    """A session's time runs on the sandbox clock, and its Expiration says so."""
+    credentials = parsed.get("Credentials") if status < 300 else None
+    if not credentials:
+        return
+    from datetime import datetime, timezone
+
+    ends = principals.session_issued(credentials["AccessKeyId"], call.params.get("DurationSeconds", 3600))
+    credentials["Expiration"] = datetime.fromtimestamp(ends, timezone.utc)
+
+
 def after_iam_call(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
     """Remember issued keys and user boundaries; show a user's boundary as IAM does."""
     if status >= 300:

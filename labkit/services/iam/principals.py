@@ -28,6 +28,7 @@ DEFAULT_PRINCIPAL_ARN = f"arn:aws:sts::{ACCOUNT_ID}:user/moto"
 _LOCK = threading.Lock()
 _ISSUED: set[str] = set()  # user access keys ever issued (a deleted one is refused, not an administrator)
 _USER_BOUNDARIES: dict[str, str] = {}  # user name -> boundary policy ARN (moto does not keep them)
+_SESSION_ENDS: dict[str, float] = {}  # temporary access key -> when it expires, on the sandbox clock
 
 
 @dataclass
@@ -96,6 +97,14 @@ def remember_issued(access_key_id: str) -> None:
         _ISSUED.add(access_key_id)
 
 
+def session_issued(access_key_id: str, duration_seconds: float) -> float:
+    """A role session was issued now (sandbox clock); returns when it ends."""
+    ends = _now() + float(duration_seconds)
+    with _LOCK:
+        _SESSION_ENDS[access_key_id] = ends
+    return ends
+
+
 def set_user_boundary(user_name: str, policy_arn: str | None) -> None:
     with _LOCK:
         if policy_arn:
@@ -112,6 +121,7 @@ def forget() -> None:
     with _LOCK:
         _ISSUED.clear()
         _USER_BOUNDARIES.clear()
+        _SESSION_ENDS.clear()
 
 
 def managed_text(policy: Any) -> str:
@@ -167,8 +177,10 @@ def role_sources(role: Any) -> tuple[list[Source], Source | None, dict[str, str]
 def _session(backend: Any, session: Any) -> Principal:
     from .policy import as_text
 
-    now = _now()
-    if session.expiration.replace(tzinfo=timezone.utc).timestamp() <= now:
+    ends = _SESSION_ENDS.get(session.access_key_id)
+    if ends is None:  # issued by moto without passing through boto3: its own expiry, in real time
+        ends = session.expiration.replace(tzinfo=timezone.utc).timestamp()
+    if ends <= _now():
         raise Refused("expired")
     role_name = session.role_arn.split("/")[-1]
     role = find_role(session.role_arn)
