@@ -158,15 +158,14 @@ def after_call(call: Any, parsed: dict[str, Any], status: int) -> None:
 def after_instance_change(call: Any, parsed: dict[str, Any], status: int) -> None:
     """After an instance stops, starts or is terminated: its targets' health
     follows; a terminated instance is deregistered (and drains), as on AWS."""
+    if status < 300 and call.operation == "TerminateInstances":
+        ended = {entry.get("InstanceId") for entry in parsed.get("TerminatingInstances", [])}
+        for tg in state.all_target_groups():
+            for target in state.registered(tg):
+                if target["Id"] in ended:
+                    tg.deregister([target])
+                    health.start_draining(tg.arn, target["Id"], target.get("Port"))
     health.sync(force=True)
-    if status >= 300 or call.operation != "TerminateInstances":
-        return
-    ended = {entry.get("InstanceId") for entry in parsed.get("TerminatingInstances", [])}
-    for tg in state.all_target_groups():
-        for target in state.registered(tg):
-            if target["Id"] in ended:
-                tg.deregister([target])
-                health.start_draining(tg.arn, target["Id"], target.get("Port"))
 
 
 def install() -> None:
