@@ -63,7 +63,8 @@ def refused_answer(service: str, reason: str) -> tuple[int, dict[str, Any]]:
     if reason == "expired":
         if service in _QUERY_STYLE or service == "s3":
             return hooks.error_answer("ExpiredToken", "The security token included in the request is expired", 403)
-        return hooks.error_answer("ExpiredTokenException", "The security token included in the request is expired", 400)
+        status = 403 if service == "lambda" else 400
+        return hooks.error_answer("ExpiredTokenException", "The security token included in the request is expired", status)
     if service == "s3":
         return hooks.error_answer("InvalidAccessKeyId",
                                   "The AWS Access Key Id you provided does not exist in our records.", 403)
