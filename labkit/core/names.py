@@ -9,7 +9,8 @@ the local plane behind it, with the ``Host`` header and the URL untouched.
 Three pieces:
 
 - **claims**: a service registers ``resolver(host) -> addresses | None`` with
-  :func:`claim`; the first resolver that answers owns the name;
+  :func:`claim`; the first resolver that answers owns the name (it answers
+  :data:`NO_SUCH_NAME` for a name of its own that does not exist);
 - **virtual addresses**: :func:`allocate_address` hands out addresses from
   198.18.0.0/15, a block reserved for network testing that the internet never
   routes, so an address in an answer can never reach anybody;
@@ -42,6 +43,18 @@ from labkit.core.offline import OfflineError, is_loopback
 from labkit.core.seams import Seam
 
 Resolver = Callable[[str], "list[str] | None"]
+
+
+class NoSuchName(list):  # type: ignore[type-arg]
+    """What a resolver returns for a name it owns that does not exist (DNS's
+    NXDOMAIN): an empty answer that is still a claim. Use :data:`NO_SUCH_NAME`."""
+
+    def __repr__(self) -> str:
+        return "NO_SUCH_NAME"
+
+
+#: A resolver's answer for "this name is mine, and it does not exist".
+NO_SUCH_NAME = NoSuchName()
 
 #: The block virtual addresses come from (RFC 2544, benchmarking: never routed).
 VIRTUAL_NETWORK = ipaddress.ip_network("198.18.0.0/15")
@@ -85,14 +98,15 @@ def unclaim(key: str) -> None:
 
 
 def resolve(host: str) -> list[str] | None:
-    """The virtual addresses of a claimed name, or ``None`` when no service claims it."""
+    """The virtual addresses of a claimed name, or ``None`` when no service claims
+    it (:data:`NO_SUCH_NAME` when its owner says it does not exist)."""
     name = _normal(host)
     with _lock:
         resolvers = list(_claims.values())
     for resolver in resolvers:
         answer = resolver(name)
         if answer is not None:
-            return list(answer)
+            return answer if isinstance(answer, NoSuchName) else list(answer)
     return None
 
 
@@ -166,6 +180,8 @@ def connect_targets(host: str, port: int) -> list[tuple[str, int]] | None:
         if not known:
             return None
         addresses = [name]
+    if isinstance(addresses, NoSuchName):
+        raise socket.gaierror(socket.EAI_NONAME, f"{host}: no such name in the lab sandbox (NXDOMAIN)")
     targets = []
     for address in addresses:
         local = bound(address, port)

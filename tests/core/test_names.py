@@ -92,3 +92,15 @@ def test_the_registry_seam_matches_moto():
     from labkit.core import seams
 
     assert seams.check(names.SEAMS) == []
+
+
+def test_a_name_its_owner_says_does_not_exist_fails_as_dns_does(lab):
+    names.claim("test-nx", lambda host: names.NO_SUCH_NAME if host.endswith(".nx.example.com") else None)
+    try:
+        with pytest.raises(socket.gaierror, match="NXDOMAIN"):
+            socket.getaddrinfo("www.nx.example.com", 80)
+        with pytest.raises(requests.ConnectionError):
+            requests.get("http://www.nx.example.com/", timeout=5)
+        assert names.resolve("www.nx.example.com") == [] and names.resolve("www.nx.example.com") is names.NO_SUCH_NAME
+    finally:
+        names.unclaim("test-nx")
