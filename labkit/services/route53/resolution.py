@@ -5,7 +5,7 @@
   connects to the addresses the zone answers, as if the domain were delegated
   to Route 53: CNAME chains are followed, an alias to a load balancer gives
   the load balancer's virtual addresses. A name inside a hosted zone that has
-  no address (NXDOMAIN, NODATA) resolves to no address, and the connection fails.
+  no address (NXDOMAIN, NODATA) fails to resolve, as it would on AWS.
 - **TestDNSAnswer**: moto has no route for it (boto3's call gets a 404); a
   ``before`` hook answers from the same plane, scoped to the given hosted zone,
   with the client location taken from ``EDNS0ClientSubnetIP``.
@@ -35,8 +35,8 @@ def resolver(host: str) -> list[str] | None:
     if result.rcode == "REFUSED":
         return None
     # A name in a hosted zone with no address (NXDOMAIN, NODATA) is still the
-    # zone's: an empty list, so that no other resolver answers for it.
-    return answers.addresses_of(result)
+    # zone's, so that no other resolver answers for it: it does not resolve.
+    return answers.addresses_of(result) or names.NO_SUCH_NAME
 
 
 def test_dns_answer(call: hooks.Call) -> tuple[int, dict[str, Any]]:
