@@ -335,6 +335,103 @@ def test_a_deleted_cache_cluster_or_replication_group_id_can_be_created_again(ec
             ec.describe_replication_groups(ReplicationGroupId="again-rg")
         assert error.value.response["Error"]["Code"] == "ReplicationGroupNotFoundFault"
 
+# ---- what AWS's SDK examples call: modify_cache_cluster, test_failover, tags ----------
+
+
+def test_modify_cache_cluster_adds_and_removes_memcached_nodes(ec):
+    cid, cluster = memcached_cluster(ec, nodes=2)
+    first = cluster["CacheNodes"][0]["Endpoint"]
+    Memcache(addr(first)).set("kept", b"1")
+    answer = ec.modify_cache_cluster(CacheClusterId=cid, NumCacheNodes=3, ApplyImmediately=True)["CacheCluster"]
+    assert answer["NumCacheNodes"] == 3
+    nodes = ec.describe_cache_clusters(CacheClusterId=cid, ShowCacheNodeInfo=True)["CacheClusters"][0]["CacheNodes"]
+    assert [n["CacheNodeId"] for n in nodes] == ["0001", "0002", "0003"]
+    assert Memcache(addr(nodes[2]["Endpoint"])).get("kept") is None  # a new node starts empty
+    assert Memcache(addr(first)).get("kept") == b"1"  # the old ones keep their items
+    with pytest.raises(ClientError) as error:  # fewer nodes: say which ones go
+        ec.modify_cache_cluster(CacheClusterId=cid, NumCacheNodes=2, ApplyImmediately=True)
+    assert error.value.response["Error"]["Code"] == "InvalidParameterValue"
+    ec.modify_cache_cluster(CacheClusterId=cid, NumCacheNodes=2, CacheNodeIdsToRemove=["0002"], ApplyImmediately=True)
+    nodes = ec.describe_cache_clusters(CacheClusterId=cid, ShowCacheNodeInfo=True)["CacheClusters"][0]["CacheNodes"]
+    assert [n["CacheNodeId"] for n in nodes] == ["0001", "0003"]
+    assert refused(*addr(cluster["CacheNodes"][1]["Endpoint"]))  # the removed node's server stopped
+    assert Memcache(addr(first)).get("kept") == b"1"
+
+
+def test_modify_cache_cluster_pending_node_type_and_refusals(ec):
+    cid = name("rc")
+    ec.create_cache_cluster(CacheClusterId=cid, Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1)
+    host = ec.describe_cache_clusters(CacheClusterId=cid, ShowCacheNodeInfo=True)["CacheClusters"][0]
+    client = redis.Redis(*addr(host["CacheNodes"][0]["Endpoint"]))
+    client.set("cart", "3")
+    pending = ec.modify_cache_cluster(CacheClusterId=cid, CacheNodeType="cache.t3.small")["CacheCluster"]
+    assert pending["CacheNodeType"] == "cache.t3.micro"  # without ApplyImmediately: at the maintenance window
+    assert pending["PendingModifiedValues"]["CacheNodeType"] == "cache.t3.small"
+    ec.modify_cache_cluster(CacheClusterId=cid, CacheNodeType="cache.t3.small", ApplyImmediately=True)
+    now = ec.describe_cache_clusters(CacheClusterId=cid)["CacheClusters"][0]
+    assert now["CacheNodeType"] == "cache.t3.small" and not now.get("PendingModifiedValues")
+    assert client.get("cart") == b"3"  # scaling a Valkey/Redis OSS node up keeps its data
+    for bad, code in [({"NumCacheNodes": 2}, "InvalidParameterValue"),
+                      ({"CacheClusterId": "nope"}, "CacheClusterNotFound")]:
+        with pytest.raises(ClientError) as error:
+            ec.modify_cache_cluster(**{"CacheClusterId": cid, "ApplyImmediately": True, **bad})
+        assert error.value.response["Error"]["Code"] == code
+    mc, _ = memcached_cluster(ec)
+    with pytest.raises(local.NotEmulated, match="vertical scaling"):
+        ec.modify_cache_cluster(CacheClusterId=mc, CacheNodeType="cache.m5.large", ApplyImmediately=True)
+
+
+def test_test_failover_promotes_the_replica(lab, ec):
+    gid, group = redis_group(ec)
+    primary = addr(group["NodeGroups"][0]["PrimaryEndpoint"])
+    redis.Redis(*primary).set("order", "42")
+    with lab.clock.frozen():
+        answer = ec.test_failover(ReplicationGroupId=gid, NodeGroupId="0001")["ReplicationGroup"]
+        assert answer["ReplicationGroupId"] == gid
+        roles = {m["CacheClusterId"]: m["CurrentRole"] for m in ec.describe_replication_groups(
+            ReplicationGroupId=gid)["ReplicationGroups"][0]["NodeGroups"][0]["NodeGroupMembers"]}
+        assert roles == {f"{gid}-001": "replica", f"{gid}-002": "primary"}
+        with pytest.raises(redis.exceptions.ConnectionError):  # the primary endpoint is down during the failover
+            redis.Redis(*primary, retry=Retry(NoBackoff(), 0)).get("order")
+        lab.clock.advance(local.TEST_FAILOVER_DOWNTIME)
+        served = redis.Redis(*primary, retry=Retry(NoBackoff(), 0))
+        assert served.get("order") == b"42"  # the same endpoint, now the promoted replica
+        assert served.set("order", "43")  # which takes writes
+
+
+def test_test_failover_refusals(ec):
+    single, _ = redis_group(ec, members=1, auto=False)
+    cases = [({"ReplicationGroupId": "nope", "NodeGroupId": "0001"}, "ReplicationGroupNotFoundFault"),
+             ({"ReplicationGroupId": single, "NodeGroupId": "0001"}, "InvalidReplicationGroupState"),
+             ({"ReplicationGroupId": single, "NodeGroupId": "0009"}, "NodeGroupNotFoundFault")]
+    for params, code in cases:
+        with pytest.raises(ClientError) as error:
+            ec.test_failover(**params)
+        assert error.value.response["Error"]["Code"] == code
+
+
+def test_test_failover_quota_per_rolling_day(lab, ec):
+    groups = [redis_group(ec)[0] for _ in range(16)]
+    for gid in groups[:15]:
+        ec.test_failover(ReplicationGroupId=gid, NodeGroupId="0001")
+    with pytest.raises(ClientError) as error:
+        ec.test_failover(ReplicationGroupId=groups[15], NodeGroupId="0001")
+    assert error.value.response["Error"]["Code"] == "TestFailoverNotAvailableFault"
+    lab.clock.advance(24 * 3600)
+    ec.test_failover(ReplicationGroupId=groups[15], NodeGroupId="0001")
+
+
+def test_tag_calls_answer_with_the_tag_list(ec):
+    cid, cluster = memcached_cluster(ec)
+    arn = cluster["ARN"]
+    added = ec.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "team", "Value": "shop"}])
+    assert added["TagList"] == [{"Key": "team", "Value": "shop"}]
+    ec.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "env", "Value": "lab"}])
+    left = ec.remove_tags_from_resource(ResourceName=arn, TagKeys=["team"])
+    assert left["TagList"] == [{"Key": "env", "Value": "lab"}]
+    assert ec.list_tags_for_resource(ResourceName=arn)["TagList"] == left["TagList"]
+
+
 
 def test_forget_elasticache_resource_only_knows_clusters_and_groups(lab, ec):
     assert local.seams.forget_resource(lab.region, "cluster", "never-created") is False

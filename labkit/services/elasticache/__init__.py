@@ -14,7 +14,8 @@ What moto does
     described as ``available``, but ``CacheNodes`` and ``ConfigurationEndpoint``
     are null, a replication group created with ``NumCacheClusters=2`` has one
     member, the endpoints it reports resolve nowhere, deletion never finishes
-    (status stays ``deleting``), and ``test_failover`` is not implemented.
+    (status stays ``deleting``), ``modify_cache_cluster`` and ``test_failover``
+    are not implemented, and the tag calls answer without the tag list.
 
 What this service adds (``lab.elasticache``)
     - :mod:`.memcached`: a Memcached node as an in-process function (bytes in,
@@ -29,7 +30,11 @@ What this service adds (``lab.elasticache``)
       filled into boto3's answers; a delete stops them and lets moto forget
       the resource, so the same id can be created again;
     - :mod:`.failover`: :func:`fail_over` (what ``TestFailover`` does to your
-      clients) and :func:`fail_node` (a node replaced, empty).
+      clients) and :func:`fail_node` (a node replaced, empty);
+    - :mod:`.control`: ``ModifyCacheCluster`` (nodes added or removed on the
+      local servers, a new node type, pending changes), ``TestFailover``
+      (through :func:`fail_over`, 15 node groups per rolling day) and the
+      ``TagList`` of the tag calls; :class:`NotEmulated` names what is left out.
 
 Time: Memcached and Redis TTLs, a node's uptime and a failover's downtime
 follow the sandbox clock, ``lab.clock`` (real time unless advanced).
@@ -47,7 +52,9 @@ Limits (said in the chapter where a learner could notice)
 
 from __future__ import annotations
 
+from labkit.services.elasticache import control as _control
 from labkit.services.elasticache import deployments as _deployments
+from labkit.services.elasticache.control import TEST_FAILOVER_DOWNTIME, NotEmulated
 from labkit.services.elasticache.failover import (
     FailoverError,
     fail_node,
@@ -75,9 +82,11 @@ __all__ = [
     "NODE_MEMORY_GIB",
     "READONLY_MESSAGE",
     "SEAMS",
+    "TEST_FAILOVER_DOWNTIME",
     "FailoverError",
     "MemcachedNode",
     "MemcachedServer",
+    "NotEmulated",
     "RedisNode",
     "fail_node",
     "fail_over",
@@ -94,6 +103,7 @@ def install() -> None:
     sandbox clock (the registry calls this once, at first use). Idempotent."""
     use_sandbox_clock()
     _deployments.subscribe()
+    _control.subscribe()
 
 
 def stop_all() -> None:
@@ -105,3 +115,4 @@ def stop_all() -> None:
 def reset() -> None:
     """Stop every server and forget every deployment (``lab.reset()``)."""
     _deployments.reset()
+    _control.reset()

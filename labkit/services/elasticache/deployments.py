@@ -46,6 +46,7 @@ class Deployment:
     created: Any  # the create time moto reported: a new resource with the same id gets new servers
     members: list[str] = field(default_factory=list)  # group member ids
     nodes: list[Any] = field(default_factory=list)  # a MemcachedServer or RedisNode per node or member
+    node_ids: list[str] = field(default_factory=list)  # a cluster's CacheNodeIds, one per node (stable on removal)
     dataset: FakeServer | None = None
     primary: RedisNode | None = None  # group primary endpoint
     reader: RedisNode | None = None  # group reader endpoint
@@ -118,6 +119,7 @@ def _cluster_deployment(region: str, cluster: dict[str, Any]) -> Deployment:
         else:
             dep.dataset = new_dataset(engine)
             dep.nodes = [RedisNode(dep.dataset)]
+        dep.node_ids = [f"{i:04d}" for i in range(1, len(dep.nodes) + 1)]
         STATE.deployments[key] = dep
         return dep
 
@@ -154,11 +156,11 @@ def _fill_cluster(region: str, cluster: dict[str, Any], show_nodes: bool) -> Non
         cluster["ConfigurationEndpoint"] = _endpoint(dep.nodes[0].port)
     if show_nodes:
         cluster["CacheNodes"] = [
-            {"CacheNodeId": f"{i:04d}", "CacheNodeStatus": "available",
+            {"CacheNodeId": node_id, "CacheNodeStatus": "available",
              "CacheNodeCreateTime": cluster.get("CacheClusterCreateTime"),
              "Endpoint": _endpoint(node.port), "ParameterGroupStatus": "in-sync",
              "CustomerAvailabilityZone": azs}
-            for i, node in enumerate(dep.nodes, start=1)
+            for node_id, node in zip(dep.node_ids, dep.nodes, strict=True)
         ]
 
 

@@ -4,7 +4,9 @@ moto keeps a deleted cache cluster or replication group ``deleting`` forever,
 so creating the same id again failed with ``CacheClusterAlreadyExists``.
 :func:`forget_resource` removes it (and its tags) from moto's backend, as AWS
 does once the deletion finishes; :mod:`.deployments` calls it after every
-successful delete. Nothing in moto is patched.
+successful delete. ``ModifyCacheCluster`` is missing from moto: :mod:`.control`
+answers it and records the new node count and type on moto's stored cluster
+(:func:`set_cluster_field`). Nothing in moto is patched.
 
 The Redis and Valkey nodes are fakeredis servers; :mod:`.servers` subclasses
 fakeredis's TCP server and handler, wraps each connection's command
@@ -28,6 +30,8 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.elasticache.models", "ElastiCacheBackend.tagging_service", None, instance=True),
     Seam("moto.elasticache.models", "CacheCluster.arn", None, instance=True),
     Seam("moto.elasticache.models", "ReplicationGroup.arn", None, instance=True),
+    Seam("moto.elasticache.models", "CacheCluster.num_cache_nodes", None, instance=True),
+    Seam("moto.elasticache.models", "CacheCluster.cache_node_type", None, instance=True),
     Seam("moto.utilities.tagging_service", "TaggingService.delete_all_tags_for_resource", ("self", "arn")),
     # fakeredis: the TCP front of a Redis/Valkey node
     Seam("fakeredis._clients._tcp_server", "TcpFakeServer.__init__",
@@ -59,3 +63,21 @@ def forget_resource(region: str, kind: str, resource_id: str, account_id: str | 
         return False
     backend.tagging_service.delete_all_tags_for_resource(resource.arn)
     return True
+
+
+#: The attributes of moto's CacheCluster that :func:`set_cluster_field` may set.
+CLUSTER_FIELDS = ("num_cache_nodes", "cache_node_type")
+
+
+def set_cluster_field(region: str, cluster_id: str, name: str, value: object, account_id: str | None = None) -> None:
+    """Set one setting of moto's stored cache cluster (what ``ModifyCacheCluster`` changes)."""
+    from moto.elasticache.models import elasticache_backends
+
+    if name not in CLUSTER_FIELDS:
+        raise ValueError(f"labkit sets only {CLUSTER_FIELDS} on moto's cache clusters, not {name!r}")
+    if account_id is None:
+        account_id = sandbox.current().account_id if sandbox.running() else ACCOUNT_ID
+    cluster = elasticache_backends[account_id][region].cache_clusters[cluster_id]
+    if not hasattr(cluster, name):
+        raise AttributeError(f"moto's CacheCluster has no {name!r}: update labkit's ElastiCache seams")
+    setattr(cluster, name, value)
