@@ -118,6 +118,9 @@ class _Server(socketserver.ThreadingTCPServer):
 
     def get_request(self) -> tuple[socket.socket, Any]:
         connection, address = self.socket.accept()
+        # Headers and body leave as two writes; without this, the second waits
+        # for the client's delayed acknowledgement (about 40 ms on Linux).
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.tls is not None:
             # The handshake happens in the connection's own thread (first read),
             # so one slow or garbage client cannot hold up the accept loop.
