@@ -99,6 +99,7 @@ def service_credentials(role_arn: str, service: str = "lambda.amazonaws.com",
     from datetime import datetime, timezone
 
     ends = principals.session_issued(session.access_key_id, duration_seconds)
+    principals.changed()
     return {"AccessKeyId": session.access_key_id, "SecretAccessKey": session.secret_access_key,
             "SessionToken": session.session_token, "Expiration": datetime.fromtimestamp(ends, timezone.utc)}
 

@@ -20,11 +20,21 @@ def source_ip() -> str:
     return _SOURCE_IP[0]
 
 
+_LAST_SECOND: list[Any] = [None, ""]
+
+
+def _current_time(now: float) -> str:
+    second = int(now)
+    if _LAST_SECOND[0] != second:  # formatted once per second of sandbox time
+        _LAST_SECOND[:] = [second, aws.iso_timestamp(second, millis=False)]
+    return str(_LAST_SECOND[1])
+
+
 def base_context(region: str) -> dict[str, Any]:
     from labkit.core.clock import clock
 
     now = clock.now()
-    return {"aws:RequestedRegion": region, "aws:CurrentTime": aws.iso_timestamp(now, millis=False),
+    return {"aws:RequestedRegion": region, "aws:CurrentTime": _current_time(now),
             "aws:EpochTime": str(int(now)), "aws:SourceIp": source_ip(), "aws:SecureTransport": "true"}
 
 

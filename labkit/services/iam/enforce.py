@@ -94,7 +94,8 @@ def check_call(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
         return refused_answer(call.service, refused.reason)
     if principal is None:
         return None
-    request = request_of(call.service, call.operation, call.params, call.region)
+    request = request_of(call.service, call.operation, call.params, call.region,
+                         leading_keys=principal.uses_leading_keys)
     context = {**base_context(call.region), **principal.context(), **request.context}
     for resource in request.resources:
         decision = decide(principal, request.action, resource, context)
@@ -141,7 +142,8 @@ def trust_decision(role_arn: str, caller: Principal | None, context: dict[str, A
         return Decision(action, role_arn, EXPLICIT_DENY, "with an explicit deny in a resource-based policy", denies)
     if not allows:
         return refused
-    if service is not None or set(who.get("direct", ())) & {n for m in allows for n in (m.statement.principals or {}).get("AWS", ())}:
+    named = {n for m in allows for n in (m.statement.principals or {}).get("AWS", ())}
+    if m_star(allows) or service is not None or set(who.get("direct", ())) & named:
         return Decision(action, role_arn, ALLOWED, "", allows)
     boundary = caller.boundary if caller else None
     session = caller.session if caller else None
@@ -149,6 +151,12 @@ def trust_decision(role_arn: str, caller: Principal | None, context: dict[str, A
     if decision.allowed:
         decision.matched = allows + decision.matched
     return decision
+
+
+def m_star(matches: list[Any]) -> bool:
+    """Does an allowing statement name every principal (``"*"``)?"""
+    return any("*" in (m.statement.principals or {}) or "*" in (m.statement.principals or {}).get("AWS", ())
+               for m in matches)
 
 
 def check_assume_role(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
@@ -177,7 +185,10 @@ def _malformed(message: str) -> tuple[int, dict[str, Any]]:
 
 
 def validate_trust_policy(text: str) -> str | None:
-    """Why a role trust policy is malformed, or None."""
+    """Why a role trust policy is malformed, or None. (An empty object is let
+    through, as moto lets it through: AWS would refuse it.)"""
+    if str(text).strip() == "{}":
+        return None
     try:
         parsed = parse(as_text(text))
     except MalformedPolicy as error:
@@ -237,6 +248,7 @@ def after_assume_role(call: hooks.Call, parsed: dict[str, Any], status: int) -> 
     from datetime import datetime, timezone
 
     ends = principals.session_issued(credentials["AccessKeyId"], call.params.get("DurationSeconds", 3600))
+    principals.changed()
     credentials["Expiration"] = datetime.fromtimestamp(ends, timezone.utc)
 
 
@@ -244,6 +256,8 @@ def after_iam_call(call: hooks.Call, parsed: dict[str, Any], status: int) -> Non
     """Remember issued keys and user boundaries; show a user's boundary as IAM does."""
     if status >= 300:
         return
+    if not call.operation.startswith(("Get", "List", "Simulate", "Generate")):
+        principals.changed()
     if call.operation == "CreateAccessKey":
         key = parsed.get("AccessKey", {}).get("AccessKeyId")
         if key:

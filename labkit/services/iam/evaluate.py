@@ -75,12 +75,14 @@ _DENY_PLACE = {
 
 
 def matching(source: Source, action: str, resource: str, context: Mapping[str, Any],
-             principal: Mapping[str, Any] | None, effect: str) -> list[Match]:
-    """The statements of ``source`` with this effect that apply to the request."""
+             principal: Mapping[str, Any] | None, effect: str | None) -> list[Match]:
+    """The statements of ``source`` with this effect (None: either) that apply to the request."""
     parsed = pol.parse(source.text)
     found = []
     for statement, position in zip(parsed.statements, parsed.positions, strict=True):
-        if statement.effect == effect and pol.applies(statement, action, resource, context, principal):
+        if effect is not None and statement.effect != effect:
+            continue
+        if pol.applies(statement, action, resource, context, principal):
             found.append(Match(source, statement, position))
     return found
 
@@ -97,28 +99,29 @@ def evaluate(action: str, resource: str, context: Mapping[str, Any], *,
     a boundary]}`` or ``{"Service": "sns.amazonaws.com"}``.
     """
     principal = principal or {}
-    every = [*identity, *(s for s in (boundary, session, resource_policy) if s is not None)]
+    # One pass over every statement of every policy: those that apply, by effect.
+    applies: dict[str, list[Match]] = {"identity": [], "resource": [], "boundary": [], "session": []}
     denies: list[Match] = []
-    for source in every:
+    for source in (*identity, *(s for s in (boundary, session, resource_policy) if s is not None)):
         who = principal if source.kind == "resource" else None
-        denies.extend(matching(source, action, resource, context, who, "Deny"))
+        for match in matching(source, action, resource, context, who, None):
+            (denies if match.statement.effect == "Deny" else applies[source.kind]).append(match)
     if denies:
         place = _DENY_PLACE[denies[0].source.kind]
         return Decision(action, resource, EXPLICIT_DENY, f"with an explicit deny in {place}", denies)
 
-    resource_allows = matching(resource_policy, action, resource, context, principal, "Allow") if resource_policy else []
+    resource_allows = applies["resource"]
     direct = set(principal.get("direct", ()))
     if any(_names_directly(m.statement, direct) for m in resource_allows):
         return Decision(action, resource, ALLOWED, "", resource_allows)
-
-    identity_allows = [m for source in identity for m in matching(source, action, resource, context, None, "Allow")]
+    identity_allows = applies["identity"]
     if not identity_allows and not resource_allows:
         return Decision(action, resource, IMPLICIT_DENY, f"because no identity-based policy allows the {action} action")
     allows = identity_allows + resource_allows
     for source, label in ((boundary, "permissions boundary"), (session, "session policy")):
         if source is None:
             continue
-        limit = matching(source, action, resource, context, None, "Allow")
+        limit = applies[source.kind]
         if not limit:
             return Decision(action, resource, IMPLICIT_DENY, f"because no {label} allows the {action} action", allows)
         allows = allows + limit
@@ -126,6 +129,9 @@ def evaluate(action: str, resource: str, context: Mapping[str, Any], *,
 
 
 def _names_directly(statement: pol.Statement, direct: set[str]) -> bool:
+    """Does the statement name the caller itself (or everyone), rather than its role or account?"""
     if not statement.principals or not direct:
         return False
+    if "*" in statement.principals or "*" in statement.principals.get("AWS", ()):
+        return True
     return any(name in direct for name in statement.principals.get("AWS", ()))

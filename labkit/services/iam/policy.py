@@ -21,7 +21,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.core import aws
@@ -45,6 +45,15 @@ class Statement:
     principals: dict[str, tuple[str, ...]] | None  # {"AWS": (...), "Service": (...)} or {"*": ("*",)}
     not_principals: dict[str, tuple[str, ...]] | None
     condition: dict[str, dict[str, tuple[Any, ...]]]
+    #: Action or NotAction compiled into one case-insensitive pattern (matching is on every call).
+    action_pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+
+def _actions_pattern(patterns: tuple[str, ...] | None) -> re.Pattern[str] | None:
+    if patterns is None:
+        return None
+    body = "|".join("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in str(p)) for p in patterns)
+    return re.compile(f"^(?:{body})$", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -85,17 +94,20 @@ def _statement(index: int, raw: Any) -> Statement:
         if not isinstance(keys, Mapping):
             raise MalformedPolicy("Syntax errors in policy.")
         condition[str(operator)] = {str(k): _tuple(v) for k, v in keys.items()}
+    actions = _tuple(raw["Action"]) if "Action" in raw else None
+    not_actions = _tuple(raw["NotAction"]) if "NotAction" in raw else None
     return Statement(
         index=index,
         sid=str(raw.get("Sid", "")),
         effect=effect,
-        actions=_tuple(raw["Action"]) if "Action" in raw else None,
-        not_actions=_tuple(raw["NotAction"]) if "NotAction" in raw else None,
+        actions=actions,
+        not_actions=not_actions,
         resources=_tuple(raw["Resource"]) if "Resource" in raw else None,
         not_resources=_tuple(raw["NotResource"]) if "NotResource" in raw else None,
         principals=_principal(raw.get("Principal")),
         not_principals=_principal(raw.get("NotPrincipal")),
         condition=condition,
+        action_pattern=_actions_pattern(actions if actions is not None else not_actions),
     )
 
 
@@ -236,6 +248,9 @@ def _lookup(context: Mapping[str, Any], key: str) -> tuple[Any, ...]:
 
 
 def action_matches(statement: Statement, action: str) -> bool:
+    if statement.action_pattern is not None:
+        found = statement.action_pattern.match(action) is not None
+        return found if statement.actions is not None else not found
     if statement.actions is not None:
         return any(like(p, action, ignore_case=True) for p in statement.actions)
     if statement.not_actions is not None:

@@ -11,6 +11,7 @@ time is up on the sandbox clock, is refused as AWS refuses it. Any other key
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from datetime import timezone
@@ -29,6 +30,9 @@ _LOCK = threading.Lock()
 _ISSUED: set[str] = set()  # user access keys ever issued (a deleted one is refused, not an administrator)
 _USER_BOUNDARIES: dict[str, str] = {}  # user name -> boundary policy ARN (moto does not keep them)
 _SESSION_ENDS: dict[str, float] = {}  # temporary access key -> when it expires, on the sandbox clock
+#: Resolved principals by access key, valid while no IAM or STS call has changed anything.
+_RESOLVED: dict[str, tuple[int, Principal | None]] = {}
+_GENERATION = [0]
 
 
 @dataclass
@@ -46,6 +50,12 @@ class Principal:
     boundary: Source | None = None
     session: Source | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def uses_leading_keys(self) -> bool:
+        """Does any of its policies test ``dynamodb:LeadingKeys`` (worth reading a table's key schema)?"""
+        sources = [*self.identity, *(s for s in (self.boundary, self.session) if s is not None)]
+        return any("dynamodb:leadingkeys" in s.text.lower() for s in sources)
 
     @property
     def principal_arn(self) -> str:
@@ -92,6 +102,13 @@ def _sts() -> Any:
     return sts_backends[ACCOUNT_ID]["aws"]
 
 
+def changed() -> None:
+    """Something in IAM changed (a policy, a key, a role): resolve principals again."""
+    with _LOCK:
+        _GENERATION[0] += 1
+        _RESOLVED.clear()
+
+
 def remember_issued(access_key_id: str) -> None:
     with _LOCK:
         _ISSUED.add(access_key_id)
@@ -122,6 +139,8 @@ def forget() -> None:
         _ISSUED.clear()
         _USER_BOUNDARIES.clear()
         _SESSION_ENDS.clear()
+        _RESOLVED.clear()
+        _GENERATION[0] += 1
 
 
 def managed_text(policy: Any) -> str:
@@ -209,9 +228,25 @@ def _now() -> float:
 def resolve(access_key: str | None) -> Principal | None:
     """The principal an access key belongs to; ``None`` for the administrator.
 
-    Raises :class:`Refused` for a key AWS would not accept."""
+    Raises :class:`Refused` for a key AWS would not accept. The answer is
+    kept until the next call that changes IAM (see :func:`changed`); a
+    session's expiry is checked every time."""
     if not access_key or access_key == DEFAULT_ACCESS_KEY:
         return None
+    cached = _RESOLVED.get(access_key)
+    if cached is not None and cached[0] == _GENERATION[0]:
+        principal = cached[1]
+        ends = _SESSION_ENDS.get(access_key)
+        if principal is not None and ends is not None and ends <= _now():
+            raise Refused("expired")
+        return principal
+    generation = _GENERATION[0]
+    principal = _resolve(access_key)
+    _RESOLVED[access_key] = (generation, principal)
+    return principal
+
+
+def _resolve(access_key: str) -> Principal | None:
     backend = _iam()
     key = backend.access_keys.get(access_key)
     if key is None:

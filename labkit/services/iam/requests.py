@@ -81,11 +81,12 @@ def _arn(service: str, region: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{resource}"
 
 
-def _dynamodb(op: str, p: dict[str, Any], region: str, ctx: dict[str, Any]) -> list[str]:
+def _dynamodb(op: str, p: dict[str, Any], region: str, ctx: dict[str, Any], keys: bool) -> list[str]:
     if "TableName" in p:
         name = p["TableName"]
         table = name if str(name).startswith("arn:") else _arn("dynamodb", region, f"table/{name}")
-        _leading_keys(op, name, p, region, ctx)
+        if keys:
+            _leading_keys(op, name, p, region, ctx)
         if p.get("IndexName"):
             return [f"{table}/index/{p['IndexName']}"]
         return [table]
@@ -172,12 +173,14 @@ def _iam(p: dict[str, Any]) -> list[str]:
     return []
 
 
-def request_of(service: str, operation: str, params: dict[str, Any], region: str) -> Request:
-    """The action, resources and service condition keys of one call."""
+def request_of(service: str, operation: str, params: dict[str, Any], region: str, *,
+               leading_keys: bool = True) -> Request:
+    """The action, resources and service condition keys of one call
+    (``dynamodb:LeadingKeys`` only if ``leading_keys``: it reads the table's key schema)."""
     p, ctx = params, {}
     resources: list[str] = []
     if service in ("dynamodb", "dynamodbstreams"):
-        resources = _dynamodb(operation, p, region, ctx)
+        resources = _dynamodb(operation, p, region, ctx, leading_keys)
     elif service == "sqs":
         if "QueueUrl" in p:
             resources = [_arn("sqs", region, str(p["QueueUrl"]).rstrip("/").rsplit("/", 1)[-1])]
