@@ -225,6 +225,65 @@ def test_executions_started_without_a_name_get_distinct_generated_names(aws, sfn
 
 
 # --------------------------------------------------------------------------
+# Activities, as AWS's activity example runs them: a Task state waits for a worker
+# --------------------------------------------------------------------------
+
+
+def activity_machine(aws, role, activity_arn, **task):
+    return machine(aws, role, {"StartAt": "Greet", "States": {
+        "Greet": {"Type": "Task", "Resource": activity_arn, "TimeoutSeconds": 300, **task, "End": True}}},
+        name=f"act-{len(task)}")
+
+
+def test_an_activity_task_waits_for_a_worker_that_reports_success(aws, sfn_role):
+    sfn = aws["stepfunctions"]
+    activity = sfn.create_activity(name="get-greeting")["activityArn"]
+    run = sfn.start_execution(stateMachineArn=activity_machine(aws, sfn_role, activity, HeartbeatSeconds=60),
+                              input=json.dumps({"name": "ana"}))["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="worker-1")
+    assert json.loads(task["input"]) == {"name": "ana"} and task["taskToken"]
+    assert sfn.describe_execution(executionArn=run)["status"] == "RUNNING"  # waiting for the worker's answer
+    sfn.send_task_heartbeat(taskToken=task["taskToken"])
+    sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps({"greeting": "Hello, ana"}))
+    done = sf.wait_for_execution(sfn, run)
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"greeting": "Hello, ana"}
+    events = sf.execution_events(sfn, run)
+    started = [e for e in events if e["type"] == "ActivityStarted"]
+    assert [e["activityStartedEventDetails"]["workerName"] for e in started] == ["worker-1"]
+    assert {"ActivityScheduled", "ActivitySucceeded"} <= {e["type"] for e in events}
+
+
+def test_a_worker_failure_reaches_the_state_and_its_catch(aws, sfn_role):
+    sfn = aws["stepfunctions"]
+    activity = sfn.create_activity(name="charge")["activityArn"]
+    arn = activity_machine(aws, sfn_role, activity, Catch=[{"ErrorEquals": ["CardDeclined"], "Next": "Declined"}])
+    definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    definition["States"]["Greet"].pop("End")
+    definition["States"]["Greet"]["Next"] = "Charged"
+    definition["States"]["Charged"] = {"Type": "Succeed"}
+    definition["States"]["Declined"] = {"Type": "Fail", "Error": "CardDeclined"}
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(definition))
+    run = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_failure(taskToken=task["taskToken"], error="CardDeclined", cause="insufficient funds")
+    done = sf.wait_for_execution(sfn, run)
+    assert done["status"] == "FAILED" and done["error"] == "CardDeclined"
+
+
+def test_a_poll_with_no_task_answers_without_a_token_and_bad_calls_are_refused(aws):
+    from botocore.exceptions import ClientError
+
+    sfn = aws["stepfunctions"]
+    activity = sfn.create_activity(name="idle")["activityArn"]
+    assert "taskToken" not in sfn.get_activity_task(activityArn=activity)  # no execution: nothing can come
+    with pytest.raises(ClientError) as error:
+        sfn.get_activity_task(activityArn=activity + "-gone")
+    assert error.value.response["Error"]["Code"] == "ActivityDoesNotExist"
+    with pytest.raises(ClientError) as error:
+        sfn.send_task_success(taskToken="not-a-token", output="{}")
+    assert error.value.response["Error"]["Code"] == "InvalidToken"
+
+# --------------------------------------------------------------------------
 # The seam, and the lifecycle
 # --------------------------------------------------------------------------
 
@@ -235,12 +294,14 @@ def test_the_seam_is_where_the_service_expects_it_and_is_installed_at_first_use(
     aws["stepfunctions"].list_state_machines()
     assert seams.check(sf.SEAMS) == []
     assert [s.path for s in sf.SEAMS if s.patched] == [
-        "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution"]
+        "moto.stepfunctions.parser.models.StepFunctionsParserBackend.start_execution",
+        "moto.stepfunctions.parser.backend.execution.Execution.__init__",
+        "moto.stepfunctions.parser.asl.eval.callback.callback.CallbackPoolManager.add_activity_task"]
     assert getattr(StepFunctionsParserBackend.start_execution, "__labkit_original__", None) is not None
 
 
 def test_a_moved_seam_is_named():
-    [seam] = sf.SEAMS
+    seam = sf.SEAMS[0]
     moved = type(seam)(seam.module, seam.qualname, (*seam.params, "redrive"), seam.replacement)
     gone = type(seam)(seam.module, "StepFunctionsParserBackend.begin_execution", None)
     assert seams.check([moved]) == [

@@ -14,7 +14,10 @@ around it, as ``lab.stepfunctions.<helper>``:
   graph (:class:`StateGraph` of :class:`Node`, :class:`Edge`, :class:`Cluster`)
   and in words, from its ASL (:mod:`.asl`). The drawing itself is
   :func:`labkit.notebook.statemachines.draw_state_machine`;
-- one seam (:mod:`.seams`): an execution started without a name gets a UUID.
+- one seam (:mod:`.seams`): an execution started without a name gets a UUID;
+- activities (:mod:`.activities`): an activity Task state waits for a worker,
+  which takes the task with ``GetActivityTask`` (missing from moto) and
+  reports with ``SendTaskSuccess``/``SendTaskFailure``/``SendTaskHeartbeat``.
 
 Time: executions, ``Wait`` states and retries run in moto's threads on real
 time; ``lab.clock.advance`` does not move them.
@@ -22,6 +25,7 @@ time; ``lab.clock.advance`` does not move them.
 
 from __future__ import annotations
 
+from labkit.services.stepfunctions import activities as _activities
 from labkit.services.stepfunctions.asl import (
     Cluster,
     Edge,
@@ -67,9 +71,11 @@ __all__ = [
 ]
 
 def install() -> None:
-    """Nothing to subscribe: the seam is all this service changes. Idempotent."""
+    """Follow activities and answer ``GetActivityTask`` (the seams are patched by the registry). Idempotent."""
+    _activities.subscribe()
 
 
 def reset() -> None:
-    """Nothing of its own to forget: moto's reset removes state machines and
-    executions, and the seam stays in place."""
+    """Forget labkit's activities and their waiting tasks (moto's reset removes state
+    machines and executions; the seams stay in place)."""
+    _activities.reset()
