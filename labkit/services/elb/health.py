@@ -44,12 +44,12 @@ from typing import Any
 from labkit.core import names
 from labkit.core.clock import clock
 from labkit.core.offline import is_loopback
-from labkit.services.elb import state
+from labkit.services.elb import state, targets
 
 #: The longest a health check waits for a target, in real seconds.
 PROBE_WAIT = 1.0
 #: The user agent of AWS's health checks.
-USER_AGENT = "ELB-HealthChecker/2.0"
+USER_AGENT = targets.USER_AGENT
 
 DESCRIPTIONS = {
     "Elb.InitialHealthChecking": "Initial health checks in progress",
@@ -293,8 +293,6 @@ def run_check(tg: Any, target_id: str, port: int) -> tuple[bool, str | None, str
 
 
 def _lambda_check(tg: Any, function_arn: str) -> tuple[bool, str | None, str | None]:
-    from labkit.services.elb import targets
-
     status = targets.lambda_health_status(tg, function_arn)
     if status is None:
         return False, "Target.FailedHealthChecks", None

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.core.httpfront import HttpRequest, HttpResponse
-from labkit.services.elb import health
 
 #: Headers that concern one connection only; never passed on (RFC 9110).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
                         "te", "trailer", "transfer-encoding", "upgrade"})
+
+#: The user agent of AWS's health checks.
+USER_AGENT = "ELB-HealthChecker/2.0"
 
 #: Content types whose body AWS passes to a Lambda function as text (others are base64).
 TEXT_TYPES = ("text/", "application/json", "application/javascript", "application/xml")
@@ -228,7 +230,7 @@ def lambda_health_status(tg: Any, function_arn: str) -> int | None:
         "httpMethod": "GET",
         "path": tg.health_check_path or "/",
         "queryStringParameters": {},
-        "headers": {"user-agent": health.USER_AGENT},
+        "headers": {"user-agent": USER_AGENT},
         "body": "",
         "isBase64Encoded": False,
     }
