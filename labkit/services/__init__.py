@@ -60,7 +60,7 @@ CATALOGUE = (
         "apigateway", "labkit.services.apigateway", botocore=("apigateway",),
         summary="deployed REST API stages served at their invoke URLs: integrations, throttling, keys, authorizers")),
     declare(Service(
-        "cloudtrail", "labkit.services.cloudtrail", botocore=("cloudtrail",),
+        "cloudtrail", "labkit.services.cloudtrail", botocore=("cloudtrail",), every_call=True,
         summary="every call recorded in AWS's record format; LookupEvents; trails that deliver log files to S3")),
     declare(Service(
         "cloudwatch", "labkit.services.cloudwatch", botocore=("cloudwatch", "logs"),

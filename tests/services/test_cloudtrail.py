@@ -522,3 +522,14 @@ def test_reset_forgets_every_record_and_keeps_recording(trail_lab):
     assert len(lookup(trail_lab, "EventName", "ListTables")) == 1
     trail_lab.clock.advance(cloudtrail.DELIVERY_DELAY)  # the forgotten trail delivers nothing
     assert "shop-audit" not in [b["Name"] for b in trail_lab.client("s3").list_buckets()["Buckets"]]
+
+
+def test_the_very_first_call_of_a_fresh_sandbox_is_in_event_history():
+    """No cloudtrail call, no lab.cloudtrail: Event history records from the start, as on AWS."""
+    import subprocess
+    import sys
+
+    code = ("import labkit; lab = labkit.start(); lab.client('sqs').create_queue(QueueName='first');"
+            "print([e['EventName'] for e in lab.client('cloudtrail').lookup_events()['Events']])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.strip() == "['CreateQueue']"

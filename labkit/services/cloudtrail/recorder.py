@@ -114,20 +114,15 @@ def _trail_changed(call: hooks.Call, parsed: dict[str, Any], status: int) -> Non
         trails.mark_changed()
 
 
-def _services() -> list[str]:
-    import botocore.session
-
-    return list(botocore.session.get_session().get_available_services())
-
-
 def install() -> None:
-    """Subscribe the recorder to every botocore service, and the CloudTrail API handlers."""
+    """Subscribe the recorder to every call, and the CloudTrail API handlers. The
+    registry installs this service before the sandbox's first call of any service
+    (``every_call`` in the catalogue), as Event history records with no set-up."""
     hooks.subscribe("after", "cloudtrail", "*", _trail_changed)  # first: a trail just started takes the call
     hooks.subscribe("before", "cloudtrail", "LookupEvents", _lookup)
     hooks.subscribe("before", "cloudtrail", "CreateTrail", _trail_bucket)
     hooks.subscribe("before", "cloudtrail", "UpdateTrail", _trail_bucket)
-    for service in _services():
-        hooks.subscribe("after", service, "*", _after, internal=False)
+    hooks.subscribe("after", "*", "*", _after, internal=False)  # every call of every service
 
 
 def uninstall() -> None:
