@@ -424,6 +424,7 @@ def test_every_seam_is_where_the_service_expects_it(lab, aws):
 
     aws["iam"].create_user(UserName="ana")
     assert seams.check(iam.SEAMS) == []
+    assert seams.check(iam.seams.RESOURCE_SEAMS) == []
 
 
 def test_instance_attributes_named_in_seams_exist_on_real_objects(lab, aws):
@@ -442,7 +443,7 @@ def test_instance_attributes_named_in_seams_exist_on_real_objects(lab, aws):
     from moto.dynamodb.models import dynamodb_backends
 
     objects["Table"] = dynamodb_backends[ACCOUNT][REGION].tables["orders"]
-    for seam in iam.SEAMS:
+    for seam in (*iam.SEAMS, *iam.seams.RESOURCE_SEAMS):
         cls, _, attribute = seam.qualname.rpartition(".")
         if seam.instance and cls in objects:
             assert hasattr(objects[cls], attribute), seam.path

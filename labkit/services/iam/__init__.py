@@ -120,16 +120,9 @@ def load_managed_policies() -> int:
     return managed.loaded_count()
 
 
-def _every_botocore_service() -> list[str]:
-    import botocore.session
-
-    return list(botocore.session.get_session().get_available_services())
-
-
 def install() -> None:
     """Check every call signed by a user or role session; complete IAM where moto stops. Idempotent."""
-    for service in _every_botocore_service():
-        hooks.subscribe("before", service, "*", enforce.check_call, internal=False)
+    hooks.subscribe("before", "*", "*", enforce.check_call, internal=False)
     hooks.subscribe("before", "sts", "AssumeRole", enforce.check_assume_role, internal=False)
     hooks.subscribe("before", "iam", "*", enforce.iam_call)
     hooks.subscribe("after", "iam", "*", enforce.after_iam_call)

@@ -205,7 +205,12 @@ def validate_trust_policy(text: str) -> str | None:
 
 
 def iam_call(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
-    """``before`` every IAM call (after enforcement): what moto leaves out."""
+    """``before`` every IAM call: enforcement first (this subscriber runs before
+    the wildcard one), then what moto leaves out."""
+    if not call.internal:
+        denied = check_call(call)
+        if denied is not None:
+            return denied
     managed.before_iam_call(call.operation, call.params)
     op, params = call.operation, call.params
     if op in ("CreateRole", "UpdateAssumeRolePolicy"):

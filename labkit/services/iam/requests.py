@@ -114,6 +114,10 @@ def _leading_keys(op: str, name: str, p: dict[str, Any], region: str, ctx: dict[
     try:
         from moto.dynamodb.models import dynamodb_backends
 
+        from .seams import check_resource_seams
+
+        check_resource_seams()
+
         table = dynamodb_backends[ACCOUNT_ID][region].tables.get(name)
     except Exception:  # noqa: BLE001  (no table: no key)
         return

@@ -13,6 +13,7 @@ from labkit.core.aws import ACCOUNT_ID, parse_arn
 
 from .evaluate import Source
 from .policy import as_text
+from .seams import check_resource_seams
 
 
 def _sqs(arn: Any) -> str | None:
@@ -59,6 +60,7 @@ def resource_policy(resource_arn: str) -> Source | None:
     """The resource-based policy attached to ``resource_arn``, if any."""
     if not resource_arn.startswith("arn:"):
         return None
+    check_resource_seams()
     try:
         arn = parse_arn(resource_arn)
         if arn.service == "sqs":

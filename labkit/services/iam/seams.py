@@ -5,7 +5,9 @@ simulator listen to boto3 calls (:mod:`.enforce`). These seams are *called*:
 moto's IAM and STS state (users, their keys and policies, roles, role
 sessions), AWS managed policies created one at a time (:mod:`.managed`), and
 the resource policies of queues, topics, functions and buckets
-(:mod:`.resources`). The registry checks them when IAM is first used;
+(:mod:`.resources`). The registry checks :data:`SEAMS` when IAM is first used,
+and :data:`RESOURCE_SEAMS` are checked at the first evaluation that reads a
+resource;
 ``tests/services/test_iam.py`` checks the instance attributes on real objects.
 """
 
@@ -35,6 +37,12 @@ SEAMS: tuple[Seam, ...] = (
          ("self", "region_name", "role_session_name", "role_arn", "policy", "duration", "external_id")),
     Seam("moto.sts.models", "AssumedRole.expiration", None, instance=True),
     Seam("moto.sts.models", "AssumedRole.policy", None, instance=True),
+)
+
+#: The resource policies and key schemas read while evaluating: checked at the first
+#: evaluation that needs them (:func:`check_resource_seams`), so that the first IAM call
+#: does not import the models of services a lab may never use.
+RESOURCE_SEAMS: tuple[Seam, ...] = (
     Seam("moto.sqs.models", "sqs_backends", None),
     Seam("moto.sqs.models", "Queue.policy", None),
     Seam("moto.sns.models", "sns_backends", None),
@@ -46,3 +54,19 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.dynamodb.models", "dynamodb_backends", None),
     Seam("moto.dynamodb.models.table", "Table.hash_key_attr", None, instance=True),
 )
+
+
+_CHECKED: list[bool] = [False]
+
+
+def check_resource_seams() -> None:
+    """Check :data:`RESOURCE_SEAMS` once; raise :class:`labkit.core.seams.SeamMoved` naming what moved."""
+    if _CHECKED[0]:
+        return
+    from labkit.core import seams
+
+    problems = seams.check(RESOURCE_SEAMS)
+    if problems:
+        raise seams.SeamMoved("labkit.services.iam reads resource policies where moto no longer keeps them: "
+                              + "; ".join(problems))
+    _CHECKED[0] = True
