@@ -197,6 +197,87 @@ def test_schedule_only_rule_ignores_events_and_fires_on_demand(lab):
         lab.eventbridge.fire_schedule("patterned")
 
 
+# ---------------------------------------------------------------- schedules on the sandbox clock
+
+
+def test_a_rate_rule_fires_once_per_period_as_the_clock_advances(lab):
+    with lab.clock.frozen():
+        url = rule_to_queue(lab, "every5", None)  # rate(5 minutes)
+        created = lab.clock.now()
+        lab.clock.advance(299)
+        assert bodies(lab, url) == []  # not yet: a rate counts from the rule's creation
+        lab.clock.advance(1)
+        [tick] = [json.loads(b) for b in bodies(lab, url)]
+        assert (tick["source"], tick["detail-type"]) == ("aws.events", "Scheduled Event")
+        assert tick["resources"] == [lab.client("events").describe_rule(Name="every5")["Arn"]]
+        lab.clock.advance(900)
+        assert len(bodies(lab, url)) == 3  # three more periods, three more events
+        assert lab.eventbridge.next_fire_time("every5") == created + 1500
+
+
+def test_a_cron_rule_fires_at_its_utc_minutes(lab):
+    events = lab.client("events")
+    with lab.clock.frozen():
+        now = lab.clock.now()
+        midnight = (int(now) // 86400 + 1) * 86400  # the next 00:00 UTC
+        lab.clock.advance(midnight - now)
+        url = rule_to_queue(lab, "late", {"source": ["none"]})
+        events.put_rule(Name="late", ScheduleExpression="cron(30 2 * * ? *)")  # 02:30 UTC every day
+        lab.clock.advance(2 * 3600 + 29 * 60)
+        assert bodies(lab, url) == []
+        lab.clock.advance(60)
+        [tick] = bodies(lab, url)
+        assert epoch_of(json.loads(tick)["time"]) == midnight + 2.5 * 3600
+        assert lab.eventbridge.next_fire_time("late") == midnight + 86400 + 2.5 * 3600
+        events.disable_rule(Name="late")
+        lab.clock.advance(86400)
+        assert bodies(lab, url) == []  # a disabled rule keeps its schedule and delivers nothing
+        events.remove_targets(Rule="late", Ids=["q"])
+        events.delete_rule(Name="late")
+        assert lab.eventbridge.next_fire_time("late") is None
+
+
+@pytest.mark.parametrize("expression, after, expected", [
+    ("cron(0 10 * * ? *)", "2026-03-01T09:59:00", "2026-03-01T10:00:00"),
+    ("cron(15 12 * * ? *)", "2026-03-01T12:15:00", "2026-03-02T12:15:00"),  # strictly after
+    ("cron(0/15 * * * ? *)", "2026-03-01T10:01:00", "2026-03-01T10:15:00"),
+    ("cron(0 18 ? * MON-FRI *)", "2026-03-06T18:00:00", "2026-03-09T18:00:00"),  # Friday to Monday
+    ("cron(0 8 1 * ? *)", "2026-03-01T08:00:00", "2026-04-01T08:00:00"),
+    ("cron(0 12 L * ? *)", "2026-02-01T00:00:00", "2026-02-28T12:00:00"),
+    ("cron(0 9 ? * 2#1 *)", "2026-03-01T00:00:00", "2026-03-02T09:00:00"),  # the first Monday
+    ("cron(0 9 ? * 6L *)", "2026-03-01T00:00:00", "2026-03-27T09:00:00"),  # the last Friday
+    ("cron(0 9 15W * ? *)", "2026-03-01T00:00:00", "2026-03-16T09:00:00"),  # the 15th is a Sunday
+    ("cron(0 0 1 JAN ? 2027)", "2026-03-01T00:00:00", "2027-01-01T00:00:00"),
+    ("rate(1 hour)", "2026-03-01T00:00:00", "2026-03-01T01:00:00"),
+])
+def test_schedule_expressions_next_firing(expression, after, expected):
+    from labkit.services.eventbridge import schedules
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+    assert schedules.next_firing(expression, at(after), anchor=at(after)) == at(expected)
+
+
+@pytest.mark.parametrize("expression", ["rate(5 minute)", "rate(1 minutes)", "rate(0 minutes)", "rate(2 weeks)",
+                                        "cron(0 10 * * *)", "cron(0 10 * * * *)", "cron(0 10 ? * ? *)",
+                                        "cron(61 10 * * ? *)", "cron(0 10 * FOO ? *)", "every 5 minutes"])
+def test_invalid_schedule_expressions_are_refused_as_on_aws(lab, expression):
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as error:
+        lab.client("events").put_rule(Name="bad", ScheduleExpression=expression)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert error.value.response["Error"]["Message"] == "Parameter ScheduleExpression is not valid."
+
+
+def test_reset_forgets_armed_schedules(lab):
+    rule_to_queue(lab, "every5", None)
+    assert lab.eventbridge.next_fire_time("every5") is not None
+    lab.reset()
+    assert lab.eventbridge.next_fire_time("every5") is None
+
+
 # ---------------------------------------------------------------- TestEventPattern
 
 
@@ -253,9 +334,9 @@ def test_replay_redelivers_only_the_window_to_the_named_rules(lab):
 
 def test_event_times_schedules_and_replays_follow_the_sandbox_clock(lab):
     url = rule_to_queue(lab, "r", {"source": ["shop.orders", "aws.ec2"]})
-    rule_to_queue(lab, "nightly", None)
     ahead = 10 * 24 * 3600.0
     lab.clock.advance(ahead)
+    rule_to_queue(lab, "nightly", None)  # created after the jump: its schedule has not fired yet
     put(lab, {"n": 1})
     lab.eventbridge.emit_aws_event(**lab.eventbridge.ec2_state_change("i-1", "running"))
     fired = lab.eventbridge.fire_schedule("nightly")

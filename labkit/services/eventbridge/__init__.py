@@ -15,6 +15,8 @@ delivery behave as on AWS and stands in for what only AWS can do
 - **Standing in for AWS** (:mod:`.service_events`): :func:`emit_aws_event`
   with :func:`ec2_state_change` and :func:`cloudtrail_api_call` put service
   events on the default bus; :func:`fire_schedule` fires a scheduled rule now.
+- **Schedules** (:mod:`.schedules`): ``rate(...)`` and ``cron(...)`` rules fire
+  as the sandbox clock passes their times; :func:`next_fire_time` says when.
 
 Time: event times, scheduled events and replays follow the sandbox clock
 (``lab.clock``). Delivery is synchronous: a cell that puts an event finds it
@@ -23,6 +25,7 @@ in the target's queue or log group when the call returns.
 
 from __future__ import annotations
 
+from . import schedules as _schedules
 from .payloads import (
     MISSING,
     aws_event,
@@ -31,6 +34,7 @@ from .payloads import (
     render_template,
     target_payload,
 )
+from .schedules import next_fire_time
 from .seams import SEAMS
 from .service_events import (
     cloudtrail_api_call,
@@ -51,6 +55,7 @@ __all__ = [
     "fire_scheduled_rule",
     "install",
     "json_path",
+    "next_fire_time",
     "pattern_matches",
     "put_service_event",
     "render_template",
@@ -60,9 +65,11 @@ __all__ = [
 
 
 def install() -> None:
-    """Nothing to subscribe: the seams (patched by the registry) are all this service changes."""
+    """Put scheduled rules on the sandbox clock (the seams are patched by the registry)."""
+    _schedules.subscribe()
 
 
 def reset() -> None:
-    """Nothing of its own to forget: rules, targets, archives and replays are
-    moto's, and moto's reset removes them. The seams stay in place."""
+    """Forget the armed schedules; rules, targets, archives and replays are moto's,
+    and moto's reset removes them. The seams stay in place."""
+    _schedules.reset()
