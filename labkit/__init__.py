@@ -28,11 +28,13 @@ _names.install()  # and no requests/urllib connection to an AWS name either
 
 import labkit.services as _services  # noqa: E402  (declares the services; imports none of them)
 from labkit.check import between, contains, exercise, one_of, satisfies  # noqa: E402
+from labkit.core.errors import NotEmulated  # noqa: E402
 from labkit.core.offline import OfflineError  # noqa: E402
 from labkit.core.sandbox import Sandbox, running, start  # noqa: E402
 from labkit.notebook.printing import show  # noqa: E402
 
 __all__ = [
+    "NotEmulated",
     "OfflineError",
     "Sandbox",
     "between",

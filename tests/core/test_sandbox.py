@@ -126,3 +126,14 @@ def test_botocore_sessions_share_one_data_loader_once_started():
     a.create_queue(QueueName="shared-loader")
     assert any(url.endswith("/shared-loader") for url in b.list_queues().get("QueueUrls", []))
     assert a.meta.service_model.operation_names == b.meta.service_model.operation_names
+
+
+def test_every_service_gap_is_one_kind_of_error_a_learner_can_catch():
+    import labkit
+    from labkit.services.dynamodb import partiql
+    from labkit.services.elasticache import control
+    from labkit.services.rds import catalogue_api
+
+    for module in (partiql, control, catalogue_api):
+        assert issubclass(module.NotEmulated, labkit.NotEmulated) and module.NotEmulated is not labkit.NotEmulated
+    assert issubclass(labkit.NotEmulated, NotImplementedError)

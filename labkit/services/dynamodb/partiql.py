@@ -38,11 +38,13 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeSerializer
 
+from labkit.core import errors
+
 Value = dict[str, Any]  # an AttributeValue: {"S": "x"}, {"N": "3"}, ...
 _AV_KEYS = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"}
 
 
-class NotEmulated(NotImplementedError):
+class NotEmulated(errors.NotEmulated):
     """PartiQL that AWS accepts but labkit's DynamoDB emulation does not run."""
 
 

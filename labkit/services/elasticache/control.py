@@ -34,7 +34,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.core import hooks
+from labkit.core import errors, hooks
 from labkit.core.aws import internal_client
 from labkit.core.clock import clock
 from labkit.services.elasticache import deployments, seams
@@ -50,7 +50,7 @@ TEST_FAILOVER_DOWNTIME = 1.0
 MAX_MEMCACHED_NODES = 40
 
 
-class NotEmulated(NotImplementedError):
+class NotEmulated(errors.NotEmulated):
     """A real ElastiCache feature that labkit's emulation does not offer."""
 
 

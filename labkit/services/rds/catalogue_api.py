@@ -29,14 +29,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.core import hooks
+from labkit.core import errors, hooks
 from labkit.core.aws import internal_client
 from labkit.services.rds import catalogue as cat
 
 Answer = tuple[int, dict[str, Any]]
 
 
-class NotEmulated(NotImplementedError):
+class NotEmulated(errors.NotEmulated):
     """A real AWS feature that labkit's RDS emulation does not offer."""
 
 
