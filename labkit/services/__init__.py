@@ -68,4 +68,7 @@ CATALOGUE = (
     declare(Service(
         "iam", "labkit.services.iam", botocore=("iam", "sts"),
         summary="calls signed by users and roles, checked by AWS's evaluation logic; trust policies; the simulator")),
+    declare(Service(
+        "ecs", "labkit.services.ecs", botocore=("ecs",),
+        summary="tasks whose images are Python apps; services that keep their count, roll deployments, join target groups")),
 )
