@@ -1,0 +1,64 @@
+"""Wrong answers to the EventBridge lab."""
+
+from tests.chapters.wrong_answers import Wrong
+
+TERMINATIONS = '''
+def watch_terminations(rule_name: str, instance_ids: list[str], queue_arn: str) -> str:
+    pattern = {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"],
+               "detail": DETAIL}
+    rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern))["RuleArn"]
+    events.put_targets(Rule=rule_name, Targets=[{
+        "Id": TARGET_ID, "Arn": queue_arn, "InputTransformer": {
+            "InputPathsMap": {"instance": "$.detail.instance-id", "time": "$.time"},
+            "InputTemplate": '{"instance": <instance>, "time": <time>}'}}])
+    return rule_arn
+'''
+
+REFUNDS = '''
+def refund_pattern(min_amount: float, currency: str) -> dict:
+    return {"source": ["lab.payments"], "detail-type": ["Refund Issued"],
+            "detail": {"amount": [{"numeric": [COMPARISON, min_amount]}], "currency": [currency], "manual": [MANUAL]}}
+'''
+
+WAREHOUSE = '''
+def wire_warehouse(queue_url: str, queue_arn: str) -> None:
+    rule_name = "warehouse-" + queue_arn.rsplit(":", 1)[-1]
+    pattern = {"source": ["lab.shipping"], "detail-type": ["Shipment Created"],
+               "detail": {"country": EU, "weight": [{"numeric": [">=", 20]}]}}
+    rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern))["RuleArn"]
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]}
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    events.put_targets(Rule=rule_name, Targets=[{"Id": "warehouse", "Arn": queue_arn, "InputTransformer": {
+        "InputPathsMap": {"order": "$.detail.order", "weight": "$.detail.weight"},
+        "InputTemplate": '{"order": <order>, "weight": <weight>}'}}])
+'''
+
+WRONG = [
+    Wrong("terminations", "every terminated instance, not only the production ones",
+          source=TERMINATIONS.replace("DETAIL", '{"state": ["terminated"]}').replace("TARGET_ID", '"ops-queue"'),
+          loses=("and nothing else",), hidden_too=True),
+    Wrong("terminations", "a new target id on every call, so a second call adds a second target",
+          source=TERMINATIONS.replace("DETAIL", '{"state": ["terminated"], "instance-id": list(instance_ids)}')
+          .replace("TARGET_ID", '"ops-" + str(len(events.list_targets_by_rule(Rule=rule_name)["Targets"]))'),
+          loses=(), hidden_too=True),
+    Wrong("refunds", "'above' where finance asked for 'at least'",
+          source=REFUNDS.replace("COMPARISON", '">"').replace("MANUAL", "True"), loses=("live",), hidden_too=True),
+    Wrong("refunds", "the nesting fixed, but manual still the text \"true\"",
+          source=REFUNDS.replace("COMPARISON", '">="').replace("MANUAL", '"true"'),
+          loses=("TestEventPattern", "live"), hidden_too=True),
+    Wrong("routing", "SNS with a filter policy: the right shipments, but the whole message",
+          source='''
+def wire_warehouse(queue_url: str, queue_arn: str) -> None:
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={
+        "RawMessageDelivery": "true",
+        "FilterPolicy": json.dumps({"country": EU, "weight": [{"numeric": [">", 20]}]})})
+''', loses=("exactly {order, weight}",), hidden_too=True),
+    Wrong("routing", "EventBridge, but 20 kg counted as heavier than 20 kg",
+          source=WAREHOUSE, loses=(), hidden_too=True),
+]
