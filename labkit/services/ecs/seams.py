@@ -31,13 +31,8 @@ from labkit.core.seams import Seam
 _THREAD = threading.local()
 
 
-class PlacementError(Exception):
-    """No container instance can take the task (EC2 launch type)."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason  # RunTask's failure reason: RESOURCE:PORTS, RESOURCE:MEMORY, RESOURCE:CPU
-        self.detail = detail  # the service event's words
+#: AWS's answer to RunTask (EC2 launch type) in a cluster without container instances.
+NO_INSTANCES = "No Container Instances were found in your cluster."
 
 
 def last_placement_detail() -> str | None:
@@ -74,7 +69,7 @@ def _placement_problem(backend: Any, cluster: str, needs: dict[str, Any]) -> tup
     """Why no active container instance takes a task: (RunTask reason, event detail)."""
     instances = [ci for ci in backend.container_instances.get(cluster, {}).values() if ci.status == "ACTIVE"]
     if not instances:
-        return "RESOURCE:CPU", "Reason: No Container Instances were found in your cluster."
+        return "RESOURCE:CPU", f"Reason: {NO_INSTANCES}"
     closest = instances[0]
     remaining = {r["name"]: r for r in closest.remaining_resources}
     ports = set(remaining.get("PORTS", {}).get("stringSetValue", []))
@@ -112,7 +107,7 @@ def run_task(original: Any, self: Any, cluster_str: str, task_definition_str: st
     if not fargate and launch_type in (None, "", "EC2") and not provider:
         active = [ci for ci in self.container_instances.get(cluster.name, {}).values() if ci.status == "ACTIVE"]
         if not active:
-            raise InvalidParameterException("No Container Instances were found in your cluster.")
+            raise InvalidParameterException(NO_INSTANCES)
     made = original(self, cluster_str, task_definition_str, count, **given)
     if len(made) < count and not fargate:
         needs = self._calculate_task_resource_requirements(definition)

@@ -34,6 +34,7 @@ from typing import Any
 from labkit.core import aws, hooks
 from labkit.core.clock import clock
 from labkit.services.ecs import state, tasks
+from labkit.services.ecs.tasks import at, moment
 
 #: The first wait after a task fails to start (doubles with each failure, at most RETRY_MAX).
 RETRY_SECONDS = 30.0
@@ -183,7 +184,7 @@ def created(region: str, record: Any, params: dict[str, Any]) -> ServiceRun:
     record.events = []
     deployment_id = (record.deployments[0]["id"] if record.deployments
                      else f"ecs-svc/{random.randint(10**18, 10**19 - 1)}")
-    svc.deployments.append(Deployment(deployment_id, record.task_definition or "", clock.peek()))
+    svc.deployments.append(Deployment(deployment_id, record.task_definition or "", moment()))
     with _LOCK:
         _SERVICES[svc.key] = svc
     _publish(svc)
@@ -212,7 +213,7 @@ def updated(region: str, record: Any, params: dict[str, Any]) -> None:
             if deployment.status == "PRIMARY":
                 deployment.status = "ACTIVE"
         svc.deployments.insert(0, Deployment(f"ecs-svc/{random.randint(10**18, 10**19 - 1)}", record.task_definition,
-                                             clock.peek()))
+                                             moment()))
         svc.steady = False
     if "desiredCount" in params:
         svc.steady = False
@@ -240,11 +241,11 @@ def task_stopped(run: tasks.TaskRun, why: str) -> None:
     if svc is None or svc.deleted:
         return
     if why == "exited":
-        started_for = (run.started_at is None) or (clock.peek() - run.started_at < HEALTH_WATCH_SECONDS)
+        started_for = (run.started_at is None) or (moment() - run.started_at < HEALTH_WATCH_SECONDS)
         if started_for:
             svc.failures += 1
             wait = min(RETRY_SECONDS * 2 ** (svc.failures - 1), RETRY_MAX)
-            svc.retry_at = clock.peek() + wait
+            svc.retry_at = moment() + wait
             for deployment in svc.deployments:
                 if deployment.id == run.deployment:
                     deployment.failed_tasks += 1
@@ -253,7 +254,7 @@ def task_stopped(run: tasks.TaskRun, why: str) -> None:
     if why in ("exited", "user", "unhealthy"):
         event(svc, f"(service {svc.name}) has stopped 1 running tasks: (task {_short(run.arn)}).", repeat=True)
     svc.steady = False
-    _soon(svc, at=max(clock.peek(), svc.retry_at))
+    _soon(svc, when=max(moment(), svc.retry_at))
 
 
 def task_running(run: tasks.TaskRun) -> None:
@@ -278,13 +279,13 @@ def _service_of(run: tasks.TaskRun) -> ServiceRun | None:
 # --------------------------------------------------------------------------
 
 
-def _soon(svc: ServiceRun, at: float | None = None) -> None:
-    when = clock.peek() if at is None else at
+def _soon(svc: ServiceRun, when: float | None = None) -> None:
+    when = moment() if when is None else when
     if svc.pass_entry is not None and not svc.pass_entry.cancelled and svc.pass_entry.due <= when:
         return
     if svc.pass_entry is not None:
         clock.cancel(svc.pass_entry)
-    svc.pass_entry = clock.call_at(when, lambda: reconcile(svc))
+    svc.pass_entry = at(when, lambda: reconcile(svc))
 
 
 def _healthy(svc: ServiceRun, run: tasks.TaskRun, health: dict[tuple[str, str, int], str]) -> bool:
@@ -344,7 +345,7 @@ def reconcile(svc: ServiceRun) -> None:
         # Start what the desired count misses, within maximumPercent.
         room = max_total - len(_live(svc))
         wanted = min(desired - len(new), room)
-        if wanted > 0 and clock.peek() >= svc.retry_at:
+        if wanted > 0 and moment() >= svc.retry_at:
             started = []
             for _ in range(wanted):
                 run = _launch(svc, primary)
@@ -356,7 +357,7 @@ def reconcile(svc: ServiceRun) -> None:
                       + " ".join(f"(task {_short(t.arn)})" for t in started) + ".", repeat=True)
                 svc.steady = False
         elif wanted > 0:
-            _soon(svc, at=svc.retry_at)
+            _soon(svc, when=svc.retry_at)
 
         # Stop old tasks: the unhealthy ones first, healthy ones while minimumHealthyPercent allows.
         live = _live(svc)
@@ -385,7 +386,7 @@ def reconcile(svc: ServiceRun) -> None:
                 svc.steady = True
         _publish(svc)
         if record.load_balancers and svc.watch_entry is None:
-            svc.watch_entry = clock.call_later(HEALTH_WATCH_SECONDS, lambda: _watch(svc))
+            svc.watch_entry = at(moment() + HEALTH_WATCH_SECONDS, lambda: _watch(svc))
         if not settled and any(t.status != "RUNNING" for t in live):
             pass  # the tasks' own state changes bring the next pass
 
@@ -403,7 +404,7 @@ def _replace_unhealthy(svc: ServiceRun, health: dict[tuple[str, str, int], str])
     for run in _live(svc):
         if run.status != "RUNNING" or not run.targets:
             continue
-        if run.started_at is not None and clock.peek() - run.started_at < grace:
+        if run.started_at is not None and moment() - run.started_at < grace:
             continue
         bad = [target for target in run.targets if health.get(target) == "unhealthy"]
         if bad:
@@ -422,23 +423,22 @@ def _launch(svc: ServiceRun, deployment: Deployment) -> tasks.TaskRun | None:
         made = backend.run_task(svc.cluster, deployment.task_definition, 1, None, deployment.id, None,
                                 record.launch_type, getattr(record, "network_configuration", None) or None,
                                 f"service:{svc.name}", None, None)
-    except seams.PlacementError as error:
-        event(svc, f"(service {svc.name}) was unable to place a task because no container instance met all of "
-                   f"its requirements. {error.detail}{TROUBLESHOOTING}")
-        svc.retry_at = clock.peek() + RETRY_SECONDS
-        _soon(svc, at=svc.retry_at)
-        return None
     except Exception as error:  # noqa: BLE001  (moto refused: say it in the events, keep the service)
-        event(svc, f"(service {svc.name}) failed to launch a task with (error {error}).")
-        svc.retry_at = clock.peek() + RETRY_SECONDS
-        _soon(svc, at=svc.retry_at)
+        message = str(getattr(error, "message", "") or error)
+        if message == seams.NO_INSTANCES:
+            event(svc, f"(service {svc.name}) was unable to place a task because no container instance met all of "
+                       f"its requirements. Reason: {message}{TROUBLESHOOTING}")
+        else:
+            event(svc, f"(service {svc.name}) failed to launch a task with (error {message}).")
+        svc.retry_at = moment() + RETRY_SECONDS
+        _soon(svc, when=svc.retry_at)
         return None
     if not made:
         detail = seams.last_placement_detail() or "Reason: No Container Instances were found in your cluster."
         event(svc, f"(service {svc.name}) was unable to place a task because no container instance met all of "
                    f"its requirements. {detail}{TROUBLESHOOTING}")
-        svc.retry_at = clock.peek() + RETRY_SECONDS
-        _soon(svc, at=svc.retry_at)
+        svc.retry_at = moment() + RETRY_SECONDS
+        _soon(svc, when=svc.retry_at)
         return None
     run = tasks.run_of(made[0].task_arn)
     if run is None:
@@ -459,7 +459,7 @@ def _scheduler_stop(svc: ServiceRun, run: tasks.TaskRun, *, drain: bool = True) 
         run.task.desired_status = "STOPPED"
         run.task.last_status = "DEACTIVATING"
         run.task.stopping_at = tasks.stamp()
-        run.entries.append(clock.call_later(delay, lambda: _finish_drain(svc, run, reason)))
+        run.entries.append(at(moment() + delay, lambda: _finish_drain(svc, run, reason)))
         return
     tasks.stop(run, code="ServiceSchedulerInitiated", reason=reason, why="scheduler")
     event(svc, f"(service {svc.name}) has stopped 1 running tasks: (task {_short(run.arn)}).", repeat=True)

@@ -112,8 +112,32 @@ def on_running(fn: Callable[[TaskRun], None]) -> None:
         _ON_RUNNING.append(fn)
 
 
+_MOMENT = threading.local()
+
+
+def moment() -> float:
+    """The sandbox time of what is happening now: inside a scheduled action, the
+    moment it was due (an ``advance`` of an hour runs each step at its own time)."""
+    due = getattr(_MOMENT, "due", None)
+    return due if due is not None else clock.peek()
+
+
+def at(when: float, action: Callable[[], object]) -> Any:
+    """:meth:`Clock.call_at`, with :func:`moment` reading ``when`` while the action runs."""
+
+    def run() -> None:
+        previous = getattr(_MOMENT, "due", None)
+        _MOMENT.due = when
+        try:
+            action()
+        finally:
+            _MOMENT.due = previous
+
+    return clock.call_at(when, run)
+
+
 def stamp(epoch: float | None = None) -> datetime:
-    return datetime.fromtimestamp(clock.peek() if epoch is None else epoch, timezone.utc)
+    return datetime.fromtimestamp(moment() if epoch is None else epoch, timezone.utc)
 
 
 def run_of(arn_or_id: str) -> TaskRun | None:
@@ -234,7 +258,7 @@ def adopt(task: Any, backend: Any, overrides: dict[str, Any] | None = None) -> T
     address = _eni_address(task) if mode == "awsvpc" else _instance_address(task, backend)
     run = TaskRun(task.task_arn, task, backend.region_name, task.cluster_name, mode, address, containers, cpu,
                   memory)
-    now = clock.now()
+    now = moment()
     task.created_at = stamp(now)
     task.cpu = str(cpu) if cpu else None
     task.memory = str(memory) if memory else None
@@ -243,9 +267,9 @@ def adopt(task: Any, backend: Any, overrides: dict[str, Any] | None = None) -> T
     task.health_status = "UNKNOWN"
     if mode == "awsvpc":
         task.last_status = "PROVISIONING"
-        run.entries.append(clock.call_at(now + PROVISIONING_SECONDS, lambda: _pending(run, at=now + PROVISIONING_SECONDS)))
+        run.entries.append(at(now + PROVISIONING_SECONDS, lambda: _pending(run)))
     else:
-        _pending(run, at=now)
+        _pending(run)
     for container in containers:
         container.moto.last_status = "PENDING"
         if address and mode == "awsvpc":
@@ -262,20 +286,20 @@ def _stay() -> None:
     """A look at a task does not move it on: the sandbox clock does."""
 
 
-def _pending(run: TaskRun, at: float | None = None) -> None:
+def _pending(run: TaskRun) -> None:
     if run.stopped:
         return
-    now = clock.peek() if at is None else at
+    now = moment()
     run.task.last_status = "PENDING"
     run.task.pull_started_at = stamp(now)
-    run.entries.append(clock.call_at(now + PULL_SECONDS, lambda: _start(run, at=now + PULL_SECONDS)))
+    run.entries.append(at(now + PULL_SECONDS, lambda: _start(run)))
 
 
-def _start(run: TaskRun, at: float | None = None) -> None:
+def _start(run: TaskRun) -> None:
     """Start every container; an essential one that cannot start stops the task."""
     if run.stopped:
         return
-    now = clock.peek() if at is None else at
+    now = moment()
     run.task.pull_stopped_at = stamp(now)
     for container in run.containers:
         image = images.lookup(container.image)
@@ -407,7 +431,7 @@ def stop(run: TaskRun, *, code: str, reason: str, why: str, moto_stop: bool = Tr
             backend.stop_task(run.cluster, run.arn, reason)
         except Exception:  # noqa: BLE001  (the cluster is gone: the record is all that is left)
             pass
-    now = clock.peek()
+    now = moment()
     task.last_status = "STOPPED"
     task.desired_status = "STOPPED"
     task.stop_code = code
