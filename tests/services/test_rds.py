@@ -499,3 +499,17 @@ def test_install_subscribes_once(lab):
     lab.rds.install()
     subscribers = [fn for fn, _ in hooks._SUBSCRIBERS.get(("after", "rds", "CreateDBInstance"), [])]
     assert subscribers.count(control.after_call) == 1
+
+
+def test_creating_a_cluster_twice_gets_aws_error_and_keeps_the_first(lab):
+    from botocore.exceptions import ClientError
+
+    rds = lab.client("rds")
+    params = {"DBClusterIdentifier": "twice", "Engine": "aurora-postgresql", "MasterUsername": "admin",
+                  "MasterUserPassword": "password123"}
+    first = rds.create_db_cluster(**params)["DBCluster"]
+    with pytest.raises(ClientError) as error:
+        rds.create_db_cluster(**params)
+    assert error.value.response["Error"]["Code"] == "DBClusterAlreadyExistsFault"
+    (kept,) = rds.describe_db_clusters(DBClusterIdentifier="twice")["DBClusters"]
+    assert kept["Endpoint"] == first["Endpoint"] and kept["ClusterCreateTime"] == first["ClusterCreateTime"]

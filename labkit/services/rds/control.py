@@ -28,7 +28,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labkit.core import hooks
-from labkit.core.aws import epoch_of
+from labkit.core.aws import epoch_of, internal_client
 from labkit.core.clock import clock
 from labkit.services.rds.endpoints import client, describe_all
 from labkit.services.rds.replication import catch_up, start_replica
@@ -221,6 +221,22 @@ def after_call(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
         handler(call.params, parsed or {})
 
 
+def refuse_existing_cluster(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
+    """``before`` CreateDBCluster: an identifier in use gets AWS's
+    ``DBClusterAlreadyExistsFault``. moto would replace the cluster (and fail
+    on its automatic snapshot), so code that catches AWS's error, the usual
+    way to make a create safe to call twice, would break for the emulator's reason."""
+    identifier = str(call.params.get("DBClusterIdentifier", ""))
+    if not identifier:
+        return None
+    try:
+        internal_client("rds", call.region).describe_db_clusters(DBClusterIdentifier=identifier)
+    except ClientError:
+        return None  # not found: create it
+    return hooks.error_answer("DBClusterAlreadyExistsFault", "DB Cluster already exists", 400)
+
+
 def subscribe() -> None:
     for operation in HANDLERS:
         hooks.subscribe("after", "rds", operation, after_call)
+    hooks.subscribe("before", "rds", "CreateDBCluster", refuse_existing_cluster)
