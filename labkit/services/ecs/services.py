@@ -342,7 +342,19 @@ def reconcile(svc: ServiceRun) -> None:
             _scheduler_stop(svc, run)
         new = [t for t in new if not t.stopped]
 
+        # Stop old tasks: the unhealthy ones first, healthy ones while minimumHealthyPercent allows.
+        healthy_count = sum(_healthy(svc, t, health) for t in _live(svc))
+        for run in sorted(old, key=lambda t: _healthy(svc, t, health)):
+            if run.stopped:
+                continue
+            if not _healthy(svc, run, health):
+                _scheduler_stop(svc, run)
+            elif healthy_count - 1 >= min_healthy:
+                _scheduler_stop(svc, run)
+                healthy_count -= 1
+
         # Start what the desired count misses, within maximumPercent.
+        new = [t for t in _live(svc) if t.deployment == primary.id]
         room = max_total - len(_live(svc))
         wanted = min(desired - len(new), room)
         if wanted > 0 and moment() >= svc.retry_at:
@@ -358,18 +370,6 @@ def reconcile(svc: ServiceRun) -> None:
                 svc.steady = False
         elif wanted > 0:
             _soon(svc, when=svc.retry_at)
-
-        # Stop old tasks: the unhealthy ones first, healthy ones while minimumHealthyPercent allows.
-        live = _live(svc)
-        healthy_count = sum(_healthy(svc, t, health) for t in live)
-        for run in sorted(old, key=lambda t: _healthy(svc, t, health)):
-            if run.stopped:
-                continue
-            if not _healthy(svc, run, health):
-                _scheduler_stop(svc, run)
-            elif healthy_count - 1 >= min_healthy:
-                _scheduler_stop(svc, run)
-                healthy_count -= 1
 
         # Steady state.
         live = _live(svc)
