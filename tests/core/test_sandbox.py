@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
@@ -90,7 +91,8 @@ def test_sandbox_before_start_reports_clearly(monkeypatch):
 
 def test_start_installs_no_service_until_it_is_used():
     """A lab's first cell pays only for what it uses: a fresh process that starts
-    the sandbox and calls SQS (which has no labkit service) installs none."""
+    the sandbox installs nothing, and its first SQS call installs SQS's service
+    and the one that watches every call (the trail), nothing else."""
     code = (
         "import json, labkit\n"
         "from labkit.core import registry\n"
@@ -100,13 +102,16 @@ def test_start_installs_no_service_until_it_is_used():
         "print(json.dumps([after_start, registry.installed()]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
-    assert json.loads(out.strip().splitlines()[-1]) == [[], []]
+    after_start, after_call = json.loads(out.strip().splitlines()[-1])
+    watchers = sorted(name for name, service in registry.declared().items() if service.every_call)
+    assert after_start == [] and sorted(after_call) == sorted(["sqs", *watchers]) and watchers == ["cloudtrail"]
 
 
 def test_the_handle_has_one_attribute_per_declared_service():
     lab = labkit.start()
     declared = set(registry.declared())
-    assert declared == {"lambda_", "sns", "eventbridge", "stepfunctions", "dynamodb", "elasticache", "rds"}
+    folders = {p.name for p in (Path(labkit.__file__).parent / "services").iterdir() if (p / "__init__.py").exists()}
+    assert declared == folders and {"lambda_", "sqs", "route53", "iam"} <= declared
     assert set(lab.services()) == declared and declared <= set(dir(lab))
 
 

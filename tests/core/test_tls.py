@@ -14,7 +14,7 @@ import requests
 from labkit.core import names, tls
 from labkit.core.httpfront import HttpFront, HttpResponse
 
-NAME = "abc123.execute-api.us-east-1.amazonaws.com"
+NAME = "secure.tls-test.example.net"  # a name no service claims
 
 
 @pytest.fixture()
