@@ -180,6 +180,7 @@ def test_a_fargate_service_starts_its_tasks_and_the_waiter_returns(lab, cluster)
     cluster.ecs.create_service(cluster="shop", serviceName="web", taskDefinition=definition, desiredCount=2,
                                launchType="FARGATE", networkConfiguration=cluster.network)
     lab.clock.advance(10)
+    lab.clock.advance(40)  # a task without a load balancer counts as healthy 40 s after it runs
     cluster.ecs.get_waiter("services_stable").wait(cluster="shop", services=["web"],
                                                    WaiterConfig={"Delay": 1, "MaxAttempts": 2})
     service = cluster.service("web")
@@ -199,6 +200,7 @@ def test_a_stopped_task_is_replaced_and_the_events_say_so(lab, cluster):
     cluster.ecs.stop_task(cluster="shop", task=victim)
     assert cluster.service("web")["runningCount"] == 1
     lab.clock.advance(10)
+    lab.clock.advance(40)
     running = cluster.service_tasks("web")
     assert len(running) == 2 and victim not in {t["taskArn"] for t in running}
     assert all(t["lastStatus"] == "RUNNING" for t in running)

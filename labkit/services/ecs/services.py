@@ -39,6 +39,9 @@ from labkit.services.ecs.tasks import at, moment
 #: The first wait after a task fails to start (doubles with each failure, at most RETRY_MAX).
 RETRY_SECONDS = 30.0
 RETRY_MAX = 480.0
+#: A task of a service without a load balancer (and without container health checks) counts as
+#: healthy this long after it reaches RUNNING (AWS's figure, DeploymentConfiguration).
+HEALTHY_AFTER_SECONDS = 40.0
 #: How often a service behind a load balancer looks at its targets' health.
 HEALTH_WATCH_SECONDS = 15.0
 
@@ -71,6 +74,7 @@ class ServiceRun:
     pass_entry: Any = None
     watch_entry: Any = None
     deleted: bool = False
+    later: list[Any] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -265,6 +269,8 @@ def task_running(run: tasks.TaskRun) -> None:
     if svc.failures and run.started_at is not None:
         svc.failures = 0
     _soon(svc)
+    if not svc.record.load_balancers and run.started_at is not None:
+        _soon_too(svc, run.started_at + HEALTHY_AFTER_SECONDS)
 
 
 def _service_of(run: tasks.TaskRun) -> ServiceRun | None:
@@ -288,12 +294,18 @@ def _soon(svc: ServiceRun, when: float | None = None) -> None:
     svc.pass_entry = at(when, lambda: reconcile(svc))
 
 
+def _soon_too(svc: ServiceRun, when: float) -> None:
+    """Another pass at ``when``, besides any pass already due."""
+    svc.later.append(at(when, lambda: reconcile(svc)))
+    svc.later[:] = [entry for entry in svc.later if not entry.cancelled and entry.due >= moment()]
+
+
 def _healthy(svc: ServiceRun, run: tasks.TaskRun, health: dict[tuple[str, str, int], str]) -> bool:
     if run.status != "RUNNING":
         return False
     record = svc.record
     if not record.load_balancers:
-        return True
+        return run.started_at is not None and moment() - run.started_at >= HEALTHY_AFTER_SECONDS
     if not run.targets:
         return False
     return all(health.get(target) == "healthy" for target in run.targets)
@@ -342,14 +354,15 @@ def reconcile(svc: ServiceRun) -> None:
             _scheduler_stop(svc, run)
         new = [t for t in new if not t.stopped]
 
-        # Stop old tasks: the unhealthy ones first, healthy ones while minimumHealthyPercent allows.
+        # Stop old tasks: those not running yet first, healthy ones while minimumHealthyPercent allows
+        # (a running task not yet counted as healthy is kept; one its target group finds unhealthy went above).
         healthy_count = sum(_healthy(svc, t, health) for t in _live(svc))
-        for run in sorted(old, key=lambda t: _healthy(svc, t, health)):
+        for run in sorted(old, key=lambda t: t.status == "RUNNING"):
             if run.stopped:
                 continue
-            if not _healthy(svc, run, health):
+            if run.status != "RUNNING":
                 _scheduler_stop(svc, run)
-            elif healthy_count - 1 >= min_healthy:
+            elif _healthy(svc, run, health) and healthy_count - 1 >= min_healthy:
                 _scheduler_stop(svc, run)
                 healthy_count -= 1
 
