@@ -49,7 +49,7 @@ lint: $(STAMP)
 # built from nbval's executed copies (see tests/notebooks/executions.py).
 test: $(STAMP) graphviz lint
 	@echo "==> running the test suite with $(JOBS) workers"
-	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder
+	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=25
 
 # No notebook executions, no book build: labkit's, the services' and the grader's tests.
 test-fast: $(STAMP) lint
