@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from labkit.core import registry, seams
 from labkit.services import cloudwatch as local
 from labkit.services.cloudwatch import alarms as alarm_logic
+from tests.support.policies import allow_queue
 
 DIMS = [{"Name": "Site", "Value": "web"}]
 
@@ -221,6 +222,7 @@ def test_sns_action_reaches_an_sqs_subscriber_in_aws_format(lab, cw, minute):
     topic = sns.create_topic(Name="pager")["TopicArn"]
     inbox = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow_queue(sqs, inbox, "sns.amazonaws.com", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     put_series(cw, minute, [5])
     alarm(cw, "page", n=1, AlarmActions=[topic], AlarmDescription="errors on the web site")
@@ -335,16 +337,20 @@ def test_sns_publishes_published_delivered_failed(lab, cw):
     topic = sns.create_topic(Name="orders")["TopicArn"]
     url = sqs.create_queue(QueueName="sub")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    allow_queue(sqs, url, "sns.amazonaws.com", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     gone = sqs.create_queue(QueueName="gone")["QueueUrl"]
     gone_arn = sqs.get_queue_attributes(QueueUrl=gone, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=gone_arn)
     sqs.delete_queue(QueueUrl=gone)
+    refusing = sqs.create_queue(QueueName="no-policy")["QueueUrl"]  # exists, but its policy does not let SNS in
+    refusing_arn = sqs.get_queue_attributes(QueueUrl=refusing, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=refusing_arn)
     sns.publish(TopicArn=topic, Message="order 1")
     t = [{"Name": "TopicName", "Value": "orders"}]
     assert total(cw, lab, "AWS/SNS", "NumberOfMessagesPublished", t) == 1
     assert total(cw, lab, "AWS/SNS", "NumberOfNotificationsDelivered", t) == 1
-    assert total(cw, lab, "AWS/SNS", "NumberOfNotificationsFailed", t) == 1
+    assert total(cw, lab, "AWS/SNS", "NumberOfNotificationsFailed", t) == 2
 
 
 def test_dynamodb_publishes_consumed_capacity_and_throttles(lab, cw):
@@ -379,14 +385,16 @@ def test_eventbridge_publishes_matched_and_invocations(lab, cw):
     for name in ("paid", "audit"):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
         arns.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
-    events.put_rule(Name="paid", EventPattern=json.dumps({"source": ["shop.payments"]}))
+    rule_arn = events.put_rule(Name="paid", EventPattern=json.dumps({"source": ["shop.payments"]}))["RuleArn"]
+    allow_queue(sqs, sqs.get_queue_url(QueueName="paid")["QueueUrl"], "events.amazonaws.com", rule_arn)
+    # "audit" has no queue policy for the rule: its invocation fails
     events.put_targets(Rule="paid", Targets=[{"Id": "q", "Arn": arns[0]}, {"Id": "a", "Arn": arns[1]}])
     events.put_events(Entries=[{"Source": "shop.payments", "DetailType": "paid", "Detail": "{}"},
                                {"Source": "shop.other", "DetailType": "x", "Detail": "{}"}])
     rule = [{"Name": "RuleName", "Value": "paid"}]
     assert total(cw, lab, "AWS/Events", "MatchedEvents", rule) == 1
     assert total(cw, lab, "AWS/Events", "Invocations", rule) == 2
-    assert total(cw, lab, "AWS/Events", "FailedInvocations", rule) == 0
+    assert total(cw, lab, "AWS/Events", "FailedInvocations", rule) == 1
 
 
 def test_step_functions_publish_started_and_succeeded(lab, cw, sfn_role):

@@ -1,5 +1,6 @@
 """The EventBridge service: delivery to SQS, Logs, Lambda and SNS targets with their
-input settings, disabled and schedule-only rules, AWS service events and schedules,
+input settings, only where the target's resource policy lets the rule in (else its
+dead-letter queue and the failure metrics), disabled and schedule-only rules, AWS service events and schedules,
 TestEventPattern, archive and replay, event times on the sandbox clock; its seams
 on real moto objects; and its reset.
 
@@ -21,6 +22,7 @@ from labkit.core.aws import epoch_of
 from labkit.services import eventbridge
 from labkit.services.eventbridge import render_template, target_payload
 from tests.support.eventbridge import bodies, put, queue, rule_to_queue
+from tests.support.policies import allow_function, allow_queue, allow_topic
 
 # ---------------------------------------------------------------- delivery and shape
 
@@ -126,7 +128,8 @@ def test_lambda_target_gets_the_transformed_input(lab, lambda_role):
         FunctionName="audit", Role=lambda_role, Runtime="python3.12", Handler="app.handler",
         Code={"ZipFile": lab.lambda_.zip_code(code)}, Environment={"Variables": {"OUT": out_url}})["FunctionArn"]
     events = lab.client("events")
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    rule = events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))["RuleArn"]
+    allow_function(lab.client("lambda"), "audit", "events.amazonaws.com", rule)
     events.put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": fn, "InputPath": "$.detail"}])
     put(lab, {"n": 5})
     assert [json.loads(b) for b in labkit_wait(lab, out_url)] == [{"n": 5}]
@@ -136,9 +139,11 @@ def test_sns_target_gets_the_payload_and_its_subscribers_get_it(lab):
     sns = lab.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     url, arn = queue(lab, "alerts-inbox")
+    allow_queue(lab.client("sqs"), url, "sns.amazonaws.com", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
     events = lab.client("events")
-    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    rule = events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))["RuleArn"]
+    allow_topic(sns, topic, "events.amazonaws.com", rule)
     events.put_targets(Rule="r", Targets=[{"Id": "topic", "Arn": topic, "InputTransformer": {
         "InputPathsMap": {"n": "$.detail.n"}, "InputTemplate": '"order <n> needs a look"'}}])
     put(lab, {"n": 8})
@@ -149,6 +154,130 @@ def labkit_wait(lab: labkit.Sandbox, url: str) -> list[str]:
     sqs = lab.client("sqs")
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
     return [m["Body"] for m in got]
+
+
+# ---------------------------------------------------------------- the target's resource policy decides
+
+
+def _rule(lab, name, pattern=None):
+    return lab.client("events").put_rule(Name=name, EventPattern=json.dumps(pattern or {"source": ["shop.orders"]}))["RuleArn"]
+
+
+def test_a_queue_without_a_policy_for_the_rule_gets_nothing(lab):
+    """On AWS the queue policy must allow events.amazonaws.com to send from this rule."""
+    events, sqs = lab.client("events"), lab.client("sqs")
+    rule, other_rule = _rule(lab, "orders"), _rule(lab, "elsewhere", {"source": ["nobody"]})
+    bare_url, bare_arn = queue(lab, "bare")
+    elsewhere_url, elsewhere_arn = queue(lab, "elsewhere")
+    allow_queue(sqs, elsewhere_url, "events.amazonaws.com", other_rule)
+    sns_only_url, sns_only_arn = queue(lab, "sns-only")
+    allow_queue(sqs, sns_only_url, "sns.amazonaws.com", rule)
+    allowed_url, allowed_arn = queue(lab, "allowed")
+    allow_queue(sqs, allowed_url, "events.amazonaws.com", rule)
+    events.put_targets(Rule="orders", Targets=[{"Id": f"t{n}", "Arn": arn} for n, arn in
+                                               enumerate((bare_arn, elsewhere_arn, sns_only_arn, allowed_arn))])
+    assert put(lab, {"n": 1})["FailedEntryCount"] == 0  # the producer never knows
+    assert [len(bodies(lab, url)) for url in (bare_url, elsewhere_url, sns_only_url, allowed_url)] == [0, 0, 0, 1]
+
+
+def test_a_scheduled_rule_needs_the_queue_policy_too(lab):
+    events = lab.client("events")
+    rule = events.put_rule(Name="nightly", ScheduleExpression="rate(1 day)")["RuleArn"]
+    url, arn = queue(lab, "nightly-jobs")
+    events.put_targets(Rule="nightly", Targets=[{"Id": "q", "Arn": arn}])
+    lab.eventbridge.fire_schedule("nightly")
+    assert bodies(lab, url) == []
+    allow_queue(lab.client("sqs"), url, "events.amazonaws.com", rule)
+    lab.eventbridge.fire_schedule("nightly")
+    assert len(bodies(lab, url)) == 1
+
+
+def test_a_function_target_runs_only_with_a_permission_for_the_rule(lab, lambda_role):
+    sqs = lab.client("sqs")
+    out_url = sqs.create_queue(QueueName="ran")["QueueUrl"]
+    code = ("import boto3, json, os\n"
+            "def handler(event, context):\n"
+            "    boto3.client('sqs').send_message(QueueUrl=os.environ['OUT'], MessageBody=json.dumps(event['detail']))\n")
+    fn = lab.client("lambda").create_function(
+        FunctionName="audit", Role=lambda_role, Runtime="python3.12", Handler="app.handler",
+        Code={"ZipFile": lab.lambda_.zip_code(code)}, Environment={"Variables": {"OUT": out_url}})["FunctionArn"]
+    rule = _rule(lab, "r")
+    lab.client("events").put_targets(Rule="r", Targets=[{"Id": "fn", "Arn": fn}])
+    put(lab, {"n": "refused"})
+    allow_function(lab.client("lambda"), "audit", "events.amazonaws.com", rule)
+    put(lab, {"n": "allowed"})
+    assert [json.loads(b) for b in labkit_wait(lab, out_url)] == [{"n": "allowed"}]
+
+
+def test_a_topic_target_needs_a_topic_policy_for_eventbridge(lab):
+    """The default topic policy lets the account's principals publish, not EventBridge."""
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    topic = sns.create_topic(Name="alerts")["TopicArn"]
+    url, arn = queue(lab, "alerts-inbox")
+    allow_queue(sqs, url, "sns.amazonaws.com", topic)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    rule = _rule(lab, "r")
+    lab.client("events").put_targets(Rule="r", Targets=[{"Id": "topic", "Arn": topic, "InputPath": "$.detail.n"}])
+    put(lab, {"n": 1})
+    allow_topic(sns, topic, "events.amazonaws.com", rule)
+    put(lab, {"n": 2})
+    assert bodies(lab, url) == ["2"]
+
+
+def _dlq_messages(lab, url):
+    sqs = lab.client("sqs")
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
+    return [(json.loads(m["Body"]), {k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()})
+            for m in got]
+
+
+def test_a_refused_or_missing_target_sends_the_event_to_its_dlq_with_the_error(lab):
+    """No retry for a permission error or a missing target: the event goes straight to the
+    target's dead-letter queue, with RULE_ARN, TARGET_ARN, ERROR_CODE and ERROR_MESSAGE."""
+    sqs, events = lab.client("sqs"), lab.client("events")
+    rule = _rule(lab, "r")
+    dlq_url, dlq_arn = queue(lab, "r-dlq")
+    allow_queue(sqs, dlq_url, "events.amazonaws.com", rule)
+    refusing_url, refusing_arn = queue(lab, "refusing")
+    gone_url, gone_arn = queue(lab, "gone")
+    sqs.delete_queue(QueueUrl=gone_url)
+    events.put_targets(Rule="r", Targets=[{"Id": "refusing", "Arn": refusing_arn, "DeadLetterConfig": {"Arn": dlq_arn}},
+                                          {"Id": "gone", "Arn": gone_arn, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    event_id = put(lab, {"n": 3})["Entries"][0]["EventId"]
+    got = sorted(_dlq_messages(lab, dlq_url), key=lambda m: m[1]["ERROR_CODE"])
+    assert [(body["id"], body["detail"]) for body, _ in got] == [(event_id, {"n": 3})] * 2
+    assert [(a["RULE_ARN"], a["TARGET_ARN"], a["ERROR_CODE"]) for _, a in got] == [
+        (rule, refusing_arn, "NO_PERMISSIONS"), (rule, gone_arn, "NO_RESOURCE")]
+    assert all(a["ERROR_MESSAGE"] for _, a in got)
+    assert bodies(lab, refusing_url) == []
+
+
+def test_failed_invocations_and_dlq_metrics(lab):
+    lab.cloudwatch.sample_now()
+    sqs, events = lab.client("sqs"), lab.client("events")
+    rule = _rule(lab, "paid")
+    ok_url, ok_arn = queue(lab, "ok")
+    allow_queue(sqs, ok_url, "events.amazonaws.com", rule)
+    dlq_url, dlq_arn = queue(lab, "dlq")
+    allow_queue(sqs, dlq_url, "events.amazonaws.com", rule)
+    no_policy_dlq_url, no_policy_dlq_arn = queue(lab, "dlq-without-policy")
+    _, refusing_arn = queue(lab, "refusing")
+    events.put_targets(Rule="paid", Targets=[
+        {"Id": "ok", "Arn": ok_arn},
+        {"Id": "to-dlq", "Arn": refusing_arn, "DeadLetterConfig": {"Arn": dlq_arn}},
+        {"Id": "dlq-refuses", "Arn": refusing_arn, "DeadLetterConfig": {"Arn": no_policy_dlq_arn}}])
+    put(lab, {"n": 1})
+    cloudwatch, now = lab.client("cloudwatch"), lab.clock.now()
+
+    def total(metric):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Events", MetricName=metric, Dimensions=[{"Name": "RuleName", "Value": "paid"}],
+            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert [total(m) for m in ("Invocations", "FailedInvocations", "InvocationsSentToDlq",
+                               "InvocationsFailedToBeSentToDlq")] == [3, 2, 1, 1]
+    assert len(bodies(lab, dlq_url)) == 1 and bodies(lab, no_policy_dlq_url) == []
 
 
 # ---------------------------------------------------------------- service events and schedules

@@ -419,6 +419,19 @@ def test_allows_service_reads_the_queue_policy(lab, aws):
     assert not lab.iam.allows_service("events.amazonaws.com", "sqs:SendMessage", queue, topic)
 
 
+def test_allows_service_reads_the_function_policy(lab, aws, lambda_role):
+    fn = aws["lambda"].create_function(FunctionName="notify", Runtime="python3.12", Role=lambda_role,
+                                       Handler="app.handler",
+                                       Code={"ZipFile": lab.lambda_.zip_code("def handler(e, c):\n    pass\n")})
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:orders-placed"
+    assert not lab.iam.allows_service("sns.amazonaws.com", "lambda:InvokeFunction", fn["FunctionArn"], topic)
+    aws["lambda"].add_permission(FunctionName="notify", StatementId="sns", Action="lambda:InvokeFunction",
+                                 Principal="sns.amazonaws.com", SourceArn=topic)
+    assert lab.iam.allows_service("sns.amazonaws.com", "lambda:InvokeFunction", fn["FunctionArn"], topic)
+    assert not lab.iam.allows_service("sns.amazonaws.com", "lambda:InvokeFunction", fn["FunctionArn"], topic + "-other")
+    assert not lab.iam.allows_service("events.amazonaws.com", "lambda:InvokeFunction", fn["FunctionArn"], topic)
+
+
 def test_every_seam_is_where_the_service_expects_it(lab, aws):
     from labkit.services import iam
 

@@ -24,6 +24,7 @@ import labkit
 from labkit.core import seams
 from labkit.services import lambda_
 from labkit.services.lambda_ import zip_code, zip_source
+from tests.support.policies import allow_function, allow_queue, allow_topic
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -472,6 +473,7 @@ def test_sns_subscription_invokes_the_function_with_an_sns_event(lab, lambda_rol
     arn = create(lam, lambda_role, "fwd", FORWARDER, Environment={"Variables": {"OUT_QUEUE": "out"}})
     sns = lab.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
+    allow_function(lam, "fwd", "sns.amazonaws.com", topic)
     subscription = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn)["SubscriptionArn"]
     message_id = sns.publish(TopicArn=topic, Message="disk full", Subject="ops",
                              MessageAttributes={"severity": {"DataType": "String", "StringValue": "high"}})["MessageId"]
@@ -489,9 +491,13 @@ def test_eventbridge_rule_delivers_to_lambda_and_sns_targets(lab, lambda_role, l
     sns, sqs, events = lab.client("sns"), lab.client("sqs"), lab.client("events")
     topic = sns.create_topic(Name="orders-topic")["TopicArn"]
     fanout = sqs.create_queue(QueueName="fanout")["QueueUrl"]
+    allow_queue(sqs, fanout, "sns.amazonaws.com", topic)
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=lab.arn("sqs", "fanout"),
                   Attributes={"RawMessageDelivery": "true"})
-    events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"], "detail-type": ["OrderPlaced"]}))
+    rule = events.put_rule(Name="orders", EventPattern=json.dumps({"source": ["shop"],
+                                                                   "detail-type": ["OrderPlaced"]}))["RuleArn"]
+    allow_function(lam, "fwd", "events.amazonaws.com", rule)
+    allow_topic(sns, topic, "events.amazonaws.com", rule)
     events.put_targets(Rule="orders", Targets=[{"Id": "fn", "Arn": arn}, {"Id": "topic", "Arn": topic}])
     events.put_events(Entries=[{"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"id": 1})},
                                {"Source": "shop", "DetailType": "Ignored", "Detail": "{}"}])

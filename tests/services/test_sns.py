@@ -1,6 +1,7 @@
 """The SNS service: FIFO topic deduplication (on the sandbox clock), deliveries to
-Lambda subscribers, and dead-letter queues for deleted endpoints, checked through
-plain boto3; its seams on real moto objects; and its reset.
+Lambda subscribers, the endpoint's policy that must let SNS in, and dead-letter
+queues for deleted or refusing endpoints, checked through plain boto3; its seams
+on real moto objects; and its reset.
 
 What the chapter teaches about moto's own SNS is in tests/chapters/test_sns.py."""
 
@@ -15,7 +16,8 @@ from botocore.exceptions import ClientError
 from labkit.core import hooks, registry, seams
 from labkit.services import sns
 from labkit.services.sns import dedup
-from tests.support.sns import _bodies, _fifo_topic, _name, _queue
+from tests.support.policies import allow_function
+from tests.support.sns import _bodies, _fifo_topic, _name, _queue, _queue_for
 
 # ------------------------------------------------------------ FIFO deduplication
 
@@ -121,7 +123,7 @@ def test_deleting_the_topic_forgets_its_ids(lab, aws):
 
 def test_standard_topics_are_untouched(lab, aws):
     topic = aws["sns"].create_topic(Name=_name("std"))["TopicArn"]
-    url, arn = _queue(aws, _name("q"))
+    url, arn = _queue_for(aws, _name("q"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
     first = aws["sns"].publish(TopicArn=topic, Message="same")
     second = aws["sns"].publish(TopicArn=topic, Message="same")
@@ -154,6 +156,7 @@ def test_lambda_subscriber_gets_an_sns_event_and_filters_apply(aws, function):
                                "    s = event['Records'][0]['Sns']\n"
                                "    print('GOT', event['Records'][0]['EventSource'], s['Message'], s['MessageAttributes']['k']['Value'])\n")
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn,
                          Attributes={"FilterPolicy": json.dumps({"k": ["yes"]})})
     for value in ("yes", "no"):
@@ -166,10 +169,11 @@ def test_failing_lambda_subscriber_is_retried_by_lambda_then_sent_to_its_destina
     name = _name("bad")
     arn = function(name, "def handler(event, context):\n    print('TRY')\n    raise ValueError('no')\n")
     failures_url, failures_arn = _queue(aws, _name("fail"))
-    dlq_url, dlq_arn = _queue(aws, _name("subdlq"))
     aws["lambda"].put_function_event_invoke_config(FunctionName=name, DestinationConfig={
         "OnFailure": {"Destination": failures_arn}})
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    dlq_url, dlq_arn = _queue_for(aws, _name("subdlq"), topic)
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", topic)
     sub = aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn, ReturnSubscriptionArn=True)["SubscriptionArn"]
     aws["sns"].set_subscription_attributes(SubscriptionArn=sub, AttributeName="RedrivePolicy",
                                            AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}))
@@ -200,9 +204,9 @@ def test_a_deleted_subscriber_queue_sends_the_message_to_the_subscription_dlq(aw
     retry, and the message lands in the subscription's DLQ as the subscriber
     would have received it: the JSON envelope, with no attributes of SNS's own."""
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
-    other_url, other_arn = _queue(aws, _name("other"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
+    other_url, other_arn = _queue_for(aws, _name("other"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=other_arn)
     aws["sqs"].delete_queue(QueueUrl=url)
@@ -220,8 +224,8 @@ def test_a_deleted_subscriber_queue_sends_the_message_to_the_subscription_dlq(aw
 
 def test_raw_delivery_puts_the_bare_message_and_its_attributes_in_the_dlq(aws):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                          Attributes={**_redrive(dlq_arn), "RawMessageDelivery": "true"})
     aws["sqs"].delete_queue(QueueUrl=url)
@@ -234,7 +238,8 @@ def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws, function
     name = _name("fn")
     arn = function(name, "def handler(event, context):\n    print('RAN')\n")
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn, Attributes=_redrive(dlq_arn))
     aws["lambda"].delete_function(FunctionName=name)
     sent = aws["sns"].publish(TopicArn=topic, Message="for the function")
@@ -245,10 +250,11 @@ def test_a_deleted_lambda_subscriber_sends_the_envelope_to_the_dlq(aws, function
 
 def test_without_a_dlq_an_undeliverable_message_is_dropped_and_publish_succeeds(aws, function):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    other_url, other_arn = _queue(aws, _name("other"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    other_url, other_arn = _queue_for(aws, _name("other"), topic)
     name = _name("fn")
     fn = function(name, "def handler(event, context):\n    pass\n")
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=other_arn)
@@ -260,8 +266,8 @@ def test_without_a_dlq_an_undeliverable_message_is_dropped_and_publish_succeeds(
 
 def test_a_filtered_out_message_never_reaches_the_dlq(aws):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                          Attributes={**_redrive(dlq_arn), "FilterPolicy": json.dumps({"k": ["yes"]})})
     aws["sqs"].delete_queue(QueueUrl=url)
@@ -273,8 +279,8 @@ def test_a_filtered_out_message_never_reaches_the_dlq(aws):
 
 def test_the_dlq_gets_the_protocol_s_part_of_a_json_message_structure(aws):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
     aws["sqs"].delete_queue(QueueUrl=url)
     aws["sns"].publish(TopicArn=topic, MessageStructure="json",
@@ -286,7 +292,7 @@ def test_the_dlq_gets_the_protocol_s_part_of_a_json_message_structure(aws):
 
 def test_a_fifo_subscription_dead_letters_to_its_fifo_dlq_with_the_group(aws):
     topic, (fifo,) = _fifo_topic(aws)
-    dlq_url, dlq_arn = _queue(aws, _name("dlq") + ".fifo", FifoQueue="true")
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq") + ".fifo", topic, FifoQueue="true")
     [sub] = aws["sns"].list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     aws["sns"].set_subscription_attributes(SubscriptionArn=sub["SubscriptionArn"], AttributeName="RedrivePolicy",
                                            AttributeValue=json.dumps({"deadLetterTargetArn": dlq_arn}))
@@ -300,12 +306,127 @@ def test_a_fifo_subscription_dead_letters_to_its_fifo_dlq_with_the_group(aws):
 
 def test_a_missing_dlq_loses_the_message_and_publish_still_succeeds(aws):
     topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
-    url, arn = _queue(aws, _name("gone"))
-    dlq_url, dlq_arn = _queue(aws, _name("dlq"))
+    url, arn = _queue_for(aws, _name("gone"), topic)
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
     aws["sqs"].delete_queue(QueueUrl=url)
     aws["sqs"].delete_queue(QueueUrl=dlq_url)
     assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+# ------------------------------------------------------------ the endpoint's policy decides
+
+
+def test_a_queue_without_a_policy_for_the_topic_gets_nothing(aws):
+    """On AWS a queue policy must allow sns.amazonaws.com to send from this topic:
+    without one, or with one for another topic, the delivery fails and Publish
+    still succeeds; the queue that allows it gets the message."""
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    other_topic = aws["sns"].create_topic(Name=_name("other"))["TopicArn"]
+    bare_url, bare_arn = _queue(aws, _name("bare"))
+    elsewhere_url, elsewhere_arn = _queue_for(aws, _name("elsewhere"), other_topic)
+    allowed_url, allowed_arn = _queue_for(aws, _name("allowed"), topic)
+    for arn in (bare_arn, elsewhere_arn, allowed_arn):
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert (_bodies(aws, bare_url), _bodies(aws, elsewhere_url), _bodies(aws, allowed_url)) == ([], [], ["m"])
+
+
+def test_a_policy_added_later_lets_the_next_publish_through(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("late"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    aws["sns"].publish(TopicArn=topic, Message="before")
+    from tests.support.policies import allow_queue
+
+    allow_queue(aws["sqs"], url, "sns.amazonaws.com", topic)
+    aws["sns"].publish(TopicArn=topic, Message="after")
+    assert _bodies(aws, url) == ["after"]
+
+
+def test_an_explicit_deny_in_the_queue_policy_wins(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("deny"))
+    allow = {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+             "Resource": arn}
+    deny = {**allow, "Effect": "Deny", "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}
+    aws["sqs"].set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(
+        {"Version": "2012-10-17", "Statement": [allow, deny]})})
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    aws["sns"].publish(TopicArn=topic, Message="m")
+    assert _bodies(aws, url) == []
+
+
+def test_a_refused_delivery_goes_to_the_subscription_dlq_without_retries(aws):
+    """A policy that refuses SNS is a client-side error: no retry, straight to the
+    subscription's DLQ, in the form the subscriber would have received it."""
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("refuses"))
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    sent = aws["sns"].publish(TopicArn=topic, Message="refused")
+    [(body, attributes)] = _messages(aws, dlq_url)
+    assert (json.loads(body)["Message"], json.loads(body)["MessageId"], attributes) == ("refused", sent["MessageId"], {})
+    assert _bodies(aws, url) == []
+
+
+def test_a_dlq_that_does_not_allow_sns_loses_the_message(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("refuses"))
+    dlq_url, dlq_arn = _queue(aws, _name("dlq-no-policy"))
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    assert aws["sns"].publish(TopicArn=topic, Message="m")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert _bodies(aws, dlq_url) == [] and _bodies(aws, url) == []
+
+
+def test_a_filtered_out_message_is_not_a_refused_delivery(aws):
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    url, arn = _queue(aws, _name("refuses"))
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                         Attributes={**_redrive(dlq_arn), "FilterPolicy": json.dumps({"k": ["yes"]})})
+    for value in ("no", "yes"):
+        aws["sns"].publish(TopicArn=topic, Message=value,
+                           MessageAttributes={"k": {"DataType": "String", "StringValue": value}})
+    assert [json.loads(b)["Message"] for b in _bodies(aws, dlq_url)] == ["yes"]
+
+
+def test_a_function_runs_only_with_a_permission_for_this_topic(aws, function):
+    name = _name("fn")
+    arn = function(name, "def handler(event, context):\n    print('RAN', event['Records'][0]['Sns']['Message'])\n")
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    other = aws["sns"].create_topic(Name=_name("other"))["TopicArn"]
+    dlq_url, dlq_arn = _queue_for(aws, _name("dlq"), topic)
+    aws["sns"].subscribe(TopicArn=topic, Protocol="lambda", Endpoint=arn, Attributes=_redrive(dlq_arn))
+    aws["sns"].publish(TopicArn=topic, Message="no permission")
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", other, "other-topic")
+    aws["sns"].publish(TopicArn=topic, Message="another topic's permission")
+    allow_function(aws["lambda"], name, "sns.amazonaws.com", topic, "this-topic")
+    aws["sns"].publish(TopicArn=topic, Message="this topic's permission")
+    assert _printed(aws, name, "RAN") == ["RAN this topic's permission"]
+    assert sorted(json.loads(b)["Message"] for b in _bodies(aws, dlq_url)) == ["another topic's permission",
+                                                                                "no permission"]
+
+
+def test_notifications_refused_by_the_endpoint_count_as_failed(lab, aws):
+    """AWS/SNS NumberOfNotificationsFailed counts the refused delivery; the allowed one is delivered."""
+    lab.cloudwatch.sample_now()
+    topic = aws["sns"].create_topic(Name=_name("t"))["TopicArn"]
+    _, refusing = _queue(aws, _name("refuses"))
+    _, allowing = _queue_for(aws, _name("allows"), topic)
+    for arn in (refusing, allowing):
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    aws["sns"].publish(TopicArn=topic, Message="m")
+    cloudwatch = lab.client("cloudwatch")
+    now = lab.clock.now()
+
+    def total(metric):
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SNS", MetricName=metric, Dimensions=[{"Name": "TopicName", "Value": topic.rsplit(":", 1)[-1]}],
+            StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert (total("NumberOfNotificationsDelivered"), total("NumberOfNotificationsFailed")) == (1, 1)
 
 
 # ------------------------------------------------------------ labkit's own calls, seams, lifecycle
@@ -376,7 +497,7 @@ def test_reset_forgets_every_deduplication_id(lab, aws):
     # The same topic ARN again: the id published before the reset no longer drops anything.
     again = aws["sns"].create_topic(Name=topic.rsplit(":", 1)[-1],
                                     Attributes={"FifoTopic": "true", "ContentBasedDeduplication": "false"})
-    url, arn = _queue(aws, _name("q") + ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
+    url, arn = _queue_for(aws, _name("q") + ".fifo", topic, FifoQueue="true", ContentBasedDeduplication="true")
     aws["sns"].subscribe(TopicArn=again["TopicArn"], Protocol="sqs", Endpoint=arn,
                          Attributes={"RawMessageDelivery": "true"})
     aws["sns"].publish(TopicArn=topic, Message="after", MessageGroupId="g", MessageDeduplicationId="order-1")

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import labkit
+from tests.support.policies import allow_queue
 
 
 def queue(lab: labkit.Sandbox, name: str) -> tuple[str, str]:
@@ -26,6 +27,7 @@ def bodies(lab: labkit.Sandbox, url: str) -> list[str]:
 
 
 def rule_to_queue(lab: labkit.Sandbox, name: str, pattern: dict[str, Any] | None, **target: Any) -> str:
+    """A rule (a pattern, or a 5-minute schedule when None) whose one target is a new queue that allows it."""
     events = lab.client("events")
     url, arn = queue(lab, f"q-{name}")
     kwargs: dict[str, Any] = {"Name": name}
@@ -33,7 +35,8 @@ def rule_to_queue(lab: labkit.Sandbox, name: str, pattern: dict[str, Any] | None
         kwargs["EventPattern"] = json.dumps(pattern)
     else:
         kwargs["ScheduleExpression"] = "rate(5 minutes)"
-    events.put_rule(**kwargs)
+    rule_arn = events.put_rule(**kwargs)["RuleArn"]
+    allow_queue(lab.client("sqs"), url, "events.amazonaws.com", rule_arn)  # the queue policy AWS requires
     events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn, **target}])
     return url
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from tests.support.policies import allow_queue
+
 
 def _name(prefix: str) -> str:
     return f"t-{prefix}-{uuid.uuid4().hex[:8]}"
@@ -12,6 +14,13 @@ def _name(prefix: str) -> str:
 def _queue(aws, name, **attributes):
     url = aws["sqs"].create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def _queue_for(aws, name, topic, **attributes):
+    """A queue whose policy lets ``topic`` deliver to it (as AWS requires of a subscriber or a subscription DLQ)."""
+    url, arn = _queue(aws, name, **attributes)
+    allow_queue(aws["sqs"], url, "sns.amazonaws.com", topic)
     return url, arn
 
 
@@ -30,9 +39,9 @@ def _fifo_topic(aws, *, content_based=True, scope=None, raw=True, standard_queue
     if scope:
         attributes["FifoThroughputScope"] = scope
     topic = aws["sns"].create_topic(Name=_name("topic") + ".fifo", Attributes=attributes)["TopicArn"]
-    queues = [_queue(aws, _name("q") + ".fifo", FifoQueue="true")]
+    queues = [_queue_for(aws, _name("q") + ".fifo", topic, FifoQueue="true")]
     if standard_queue:
-        queues.append(_queue(aws, _name("std")))
+        queues.append(_queue_for(aws, _name("std"), topic))
     for _, arn in queues:
         aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
                              Attributes={"RawMessageDelivery": str(raw).lower()})

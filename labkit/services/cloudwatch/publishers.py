@@ -30,7 +30,11 @@ AWS/States   ExecutionsStarted, ExecutionsSucceeded,          StateMachineArn
              ExecutionsAborted
 ===========  ==============================================  =================================
 
-``AWS/Lambda`` is published by the Lambda service itself.
+``AWS/Lambda`` is published by the Lambda service itself. A notification or an
+invocation fails when its endpoint or target is gone or when its resource policy
+does not let SNS or EventBridge in (:func:`labkit.services.iam.allows_service`,
+the question SNS and EventBridge ask before they deliver). EventBridge counts
+``InvocationsSentToDlq`` and ``InvocationsFailedToBeSentToDlq`` itself.
 
 What is counted is what went through boto3 once CloudWatch is in use (its
 first call, or ``lab.cloudwatch``): a message SNS or an event source mapping
@@ -140,20 +144,35 @@ def sample_queues(moment: float) -> None:
 # --------------------------------------------------------------------------
 
 
+#: The action a delivery needs the endpoint's resource policy to allow, by SNS protocol or target service.
+_DELIVERY_ACTIONS = {"sqs": "sqs:SendMessage", "lambda": "lambda:InvokeFunction", "sns": "sns:Publish"}
+
+
+def _lets_in(service: str, kind: str, endpoint: str, source_arn: str) -> bool:
+    """Does the queue's, function's or topic's policy let ``service`` deliver from
+    ``source_arn``? (The same question SNS and EventBridge ask before they deliver.)"""
+    from labkit.services.iam import allows_service  # IAM imports no other service
+
+    return allows_service(service, _DELIVERY_ACTIONS[kind], endpoint, source_arn)
+
+
 def _endpoint_exists(subscription: Any, region: str) -> bool:
+    """The endpoint exists and its policy lets the topic deliver to it."""
     protocol, endpoint = subscription.protocol, subscription.endpoint
     try:
         if protocol == "sqs":
             from moto.sqs.models import sqs_backends
 
             arn = aws.parse_arn(endpoint)
-            return arn.resource in sqs_backends[arn.account][arn.region].queues
+            if arn.resource not in sqs_backends[arn.account][arn.region].queues:
+                return False
+            return _lets_in("sns.amazonaws.com", protocol, endpoint, subscription.topic.arn)
         if protocol == "lambda":
             from moto.awslambda.utils import get_backend
 
             arn = aws.parse_arn(endpoint)
             get_backend(arn.account, arn.region).get_function(endpoint, None)
-            return True
+            return _lets_in("sns.amazonaws.com", protocol, endpoint, subscription.topic.arn)
     except Exception:  # noqa: BLE001  (no such queue or function)
         return False
     return True
@@ -241,24 +260,29 @@ def after_dynamodb(call: hooks.Call, parsed: dict[str, Any], status: int) -> Non
 # --------------------------------------------------------------------------
 
 
-def _target_exists(arn_text: str) -> bool:
+def _target_exists(arn_text: str, rule_arn: str) -> bool:
+    """The target exists and its policy lets the rule deliver to it."""
     try:
         arn = aws.parse_arn(arn_text)
         if arn.service == "sqs":
             from moto.sqs.models import sqs_backends
 
-            return arn.resource in sqs_backends[arn.account][arn.region].queues
-        if arn.service == "sns":
+            if arn.resource not in sqs_backends[arn.account][arn.region].queues:
+                return False
+        elif arn.service == "sns":
             from moto.sns.models import sns_backends
 
-            return arn_text in sns_backends[arn.account][arn.region].topics
-        if arn.service == "lambda":
+            if arn_text not in sns_backends[arn.account][arn.region].topics:
+                return False
+        elif arn.service == "lambda":
             from moto.awslambda.utils import get_backend
 
             get_backend(arn.account, arn.region).get_function(arn_text, None)
+        else:
+            return True
+        return _lets_in("events.amazonaws.com", arn.service, arn_text, rule_arn)
     except Exception:  # noqa: BLE001  (a target that does not exist is a failed invocation)
         return False
-    return True
 
 
 def after_put_events(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
@@ -292,7 +316,7 @@ def after_put_events(call: hooks.Call, parsed: dict[str, Any], status: int) -> N
                 continue
             dims = {"RuleName": rule.name} if bus_name == "default" else {"EventBusName": bus_name, "RuleName": rule.name}
             put("AWS/Events", "MatchedEvents", 1, dims, timestamp=now, region=call.region)
-            ok = sum(1 for t in rule.targets if _target_exists(t["Arn"]))
+            ok = sum(1 for t in rule.targets if _target_exists(t["Arn"], rule.arn))
             failed = len(rule.targets) - ok
             if rule.targets:
                 put("AWS/Events", "Invocations", len(rule.targets), dims, timestamp=now, region=call.region)

@@ -8,8 +8,11 @@ delivery behave as on AWS and stands in for what only AWS can do
   events; SQS, CloudWatch Logs, Lambda (through
   :func:`labkit.services.lambda_.invoke_async`) and SNS targets get the
   payload their ``Input``, ``InputPath`` or ``InputTransformer`` builds
-  (:func:`target_payload`, :mod:`.payloads`); replays keep to their window
-  and the rules they name.
+  (:func:`target_payload`, :mod:`.payloads`), if the target's resource policy
+  (queue policy, topic policy, ``add_permission``) lets
+  ``events.amazonaws.com`` in from the rule; a refused or missing target's
+  event goes to its dead-letter queue; replays keep to their window and the
+  rules they name.
 - **The API** (:mod:`.api`): ``PutEvents`` refuses ``aws.*`` sources, as AWS
   does; ``TestEventPattern`` answers (:func:`pattern_matches`).
 - **Standing in for AWS** (:mod:`.service_events`): :func:`emit_aws_event`

@@ -30,11 +30,26 @@ Time
     CloudWatch Logs event is stamped with real time: moto's CloudWatch Logs
     refuses events from its future.
 
+Permissions
+    EventBridge delivers to an SQS, SNS or Lambda target only if the target's
+    resource policy lets ``events.amazonaws.com`` in: the queue policy must
+    allow ``sqs:SendMessage``, the topic policy ``sns:Publish``, the function's
+    policy (``add_permission``) ``lambda:InvokeFunction``, usually from this
+    rule only (``aws:SourceArn``). :func:`refusal` asks
+    :func:`labkit.services.iam.allows_service`. A refused invocation, or one
+    to a target that no longer exists, is not retried: the event goes to the
+    target's dead-letter queue (``DeadLetterConfig``) with AWS's attributes
+    (``RULE_ARN``, ``TARGET_ARN``, ``ERROR_CODE`` ``NO_PERMISSIONS`` or
+    ``NO_RESOURCE``, ``ERROR_MESSAGE``), if that queue's policy lets
+    EventBridge send from the rule, and ``AWS/Events`` counts
+    ``InvocationsSentToDlq`` or ``InvocationsFailedToBeSentToDlq``;
+    ``FailedInvocations`` is counted by the CloudWatch service with the same
+    question.
+
 Limits
-    Delivery is synchronous and never fails, so retry policies and target
-    dead-letter queues are stored but never used; resource policies (the queue
-    policy that lets EventBridge send to a queue, Lambda permissions) are not
-    enforced.
+    Delivery is synchronous and a target that exists and lets EventBridge in
+    always accepts, so retry policies are stored but never used. A CloudWatch
+    Logs target's resource policy is not read.
 """
 
 from __future__ import annotations
@@ -51,11 +66,15 @@ from labkit.services import lambda_
 
 from .payloads import aws_event, target_payload
 
-__all__ = ["TARGET_SERVICES", "deliver_to_target", "fire_scheduled_rule", "put_service_event", "replay_events",
-           "send_to_targets"]
+__all__ = ["SERVICE_PRINCIPAL", "TARGET_ACTIONS", "TARGET_SERVICES", "deliver_to_target", "fire_scheduled_rule",
+           "put_service_event", "refusal", "replay_events", "send_to_targets"]
 
 #: The target services whose delivery labkit makes (the others stay moto's).
 TARGET_SERVICES = ("lambda", "sns", "sqs", "logs")
+#: Who EventBridge is, to a target's resource policy.
+SERVICE_PRINCIPAL = "events.amazonaws.com"
+#: The action each target service's resource policy must allow EventBridge.
+TARGET_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "lambda:InvokeFunction"}
 
 
 class _Schedule(threading.local):
@@ -97,7 +116,77 @@ def send_to_targets(original: Any, rule: Any, original_event: dict[str, Any],
         finally:
             rule.targets = saved
     for target in ours:
+        refused = refusal(target["Arn"], rule.arn)
+        if refused is not None:
+            _dead_letter(target, rule, original_event, *refused)
+            continue
         deliver_to_target(target, target_payload(target, original_event, rule.name, rule.arn), original_event)
+
+
+def _exists(arn_text: str) -> bool:
+    arn = parse_arn(arn_text)
+    if arn.service == "sqs":
+        from moto.sqs.models import sqs_backends
+
+        return arn.resource in sqs_backends[arn.account][arn.region].queues
+    if arn.service == "sns":
+        from moto.sns.models import sns_backends
+
+        return arn_text in sns_backends[arn.account][arn.region].topics
+    if arn.service == "lambda":
+        try:
+            lambda_.resolve_function(arn_text)
+        except Exception:  # noqa: BLE001  (moto's ResourceNotFoundException)
+            return False
+    return True
+
+
+def _allows(arn_text: str, source_arn: str) -> bool:
+    action = TARGET_ACTIONS.get(parse_arn(arn_text).service)
+    if action is None:
+        return True
+    from labkit.services.iam import allows_service  # IAM imports no other service
+
+    return allows_service(SERVICE_PRINCIPAL, action, arn_text, source_arn)
+
+
+def refusal(target_arn: str, rule_arn: str) -> tuple[str, str] | None:
+    """Why EventBridge cannot invoke an SQS, SNS or Lambda target for ``rule_arn``:
+    ``("NO_RESOURCE", message)`` when it does not exist, ``("NO_PERMISSIONS",
+    message)`` when its resource policy does not let the rule in; None when it can."""
+    if not _exists(target_arn):
+        return "NO_RESOURCE", f"The target {target_arn} does not exist."
+    if not _allows(target_arn, rule_arn):
+        return "NO_PERMISSIONS", (f"The resource policy of {target_arn} does not allow {SERVICE_PRINCIPAL} "
+                                  f"to perform {TARGET_ACTIONS[parse_arn(target_arn).service]} for {rule_arn}.")
+    return None
+
+
+def _dead_letter(target: dict[str, Any], rule: Any, event: dict[str, Any], code: str, message: str) -> None:
+    """Send an event whose invocation failed to the target's dead-letter queue, as
+    EventBridge does: the event, with RULE_ARN, TARGET_ARN, ERROR_CODE and
+    ERROR_MESSAGE attributes. Without a DeadLetterConfig the event is dropped;
+    a queue that is gone or whose policy does not let the rule send is counted
+    in InvocationsFailedToBeSentToDlq."""
+    dlq_arn = (target.get("DeadLetterConfig") or {}).get("Arn")
+    if not dlq_arn:
+        return
+    from labkit.services.cloudwatch import put_service_metric  # CloudWatch imports no EventBridge module
+
+    arn = parse_arn(rule.arn)
+    parts = arn.resource.split("/")  # rule/<name> on the default bus, rule/<bus>/<name> on a custom one
+    dims = {"RuleName": rule.name} if len(parts) < 3 else {"EventBusName": parts[1], "RuleName": rule.name}
+    queue = parse_arn(dlq_arn)
+    if queue.service != "sqs" or not _exists(dlq_arn) or not _allows(dlq_arn, rule.arn):
+        put_service_metric("AWS/Events", "InvocationsFailedToBeSentToDlq", 1, dims, region=arn.region)
+        return
+    from moto.sqs.models import sqs_backends
+
+    attributes = {name: {"DataType": "String", "StringValue": value} for name, value in (
+        ("RULE_ARN", rule.arn), ("TARGET_ARN", target["Arn"]), ("ERROR_CODE", code), ("ERROR_MESSAGE", message))}
+    sqs_backends[queue.account][queue.region].send_message(queue.resource, json.dumps(aws_event(event)),
+                                                           message_attributes=attributes)
+    put_service_metric("AWS/Events", "InvocationsSentToDlq", 1, dims, region=arn.region)
 
 
 def deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:

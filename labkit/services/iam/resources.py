@@ -31,12 +31,13 @@ def _sns(arn: Any, text: str) -> str | None:
 
 
 def _lambda(arn: Any) -> str | None:
-    from moto.awslambda.models import lambda_backends
+    # get_backend: the backend Lambda calls reach (moto's Lambda or, as in the sandbox, its "simple" Lambda)
+    from moto.awslambda.utils import get_backend
 
     parts = arn.resource.split(":")
     if len(parts) < 2 or parts[0] != "function":
         return None
-    storage = lambda_backends[arn.account][arn.region]._lambdas
+    storage = get_backend(arn.account, arn.region)._lambdas
     versions = storage._functions.get(parts[1])
     if not versions:
         return None

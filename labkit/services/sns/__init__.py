@@ -12,9 +12,14 @@ service adds what it stores but does not do (``lab.sns.<helper>``):
 - **Lambda subscribers** (:mod:`.delivery`): an AWS-shaped SNS event, invoked
   asynchronously through :func:`labkit.services.lambda_.invoke_async` (so
   Lambda's retries and destinations apply).
-- **Dead-letter queues** (:mod:`.delivery`): a delivery to a deleted queue or
-  function goes to the subscription's ``RedrivePolicy`` queue, and Publish
-  succeeds.
+- **The endpoint's permission** (:mod:`.delivery`): SNS delivers to a queue
+  or function only if its resource policy (queue policy, ``add_permission``)
+  lets ``sns.amazonaws.com`` in from this topic
+  (:func:`labkit.services.iam.allows_service`).
+- **Dead-letter queues** (:mod:`.delivery`): a delivery the endpoint's policy
+  refuses, or to a deleted queue or function, is not retried: it goes to the
+  subscription's ``RedrivePolicy`` queue (if that queue's policy lets SNS in),
+  and Publish succeeds.
 
 The service is installed at the first SNS call (:mod:`labkit.core.registry`).
 """

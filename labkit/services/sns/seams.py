@@ -5,15 +5,17 @@ Two patched seams route deliveries (:mod:`.delivery`):
 =================================  ==========================================
 moto method                        what labkit does instead
 =================================  ==========================================
-``Subscription.publish``           a delivery to a deleted queue or function
-                                   goes to the subscription's dead-letter
-                                   queue (or is dropped) and Publish succeeds
+``Subscription.publish``           a delivery that the queue's or function's
+                                   policy refuses, or to a deleted queue or
+                                   function, goes to the subscription's
+                                   dead-letter queue (or is dropped) and
+                                   Publish succeeds
 ``LambdaBackend.send_sns_message`` an AWS-shaped SNS event, invoked
                                    asynchronously by the Lambda service
 =================================  ==========================================
 
-The others are called: what a dead-lettered message is built from, and where
-it is sent. FIFO deduplication needs no seam: it listens to boto3 calls
+The others are called: the filter policy (asked before the endpoint's
+policy), what a dead-lettered message is built from, and where it is sent. FIFO deduplication needs no seam: it listens to boto3 calls
 (:mod:`.dedup`). The registry checks every seam when SNS is first used;
 ``tests/services/test_sns.py`` checks them too, instance attributes on real
 moto objects.
@@ -36,6 +38,8 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.sns.models", "Subscription.get_post_data",
          ("self", "message", "message_id", "subject", "message_attributes")),
     Seam("moto.sns.models", "Subscription._parse_message_structure", ("self", "message", "protocol")),
+    Seam("moto.sns.models", "Subscription._filter_policy_matcher", None, instance=True),
+    Seam("moto.sns.utils", "FilterPolicyMatcher.matches", ("self", "message_attributes", "message")),
     Seam("moto.sns.models", "Subscription.attributes", None, instance=True),
     Seam("moto.sns.models", "Subscription.protocol", None, instance=True),
     Seam("moto.sns.models", "Subscription.endpoint", None, instance=True),
