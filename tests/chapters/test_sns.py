@@ -1,6 +1,6 @@
 """The SNS chapter: what its pages, walkthrough and lab say about SNS, checked
 through plain boto3 against the sandbox (moto's filter policies, envelopes and
-raw delivery, FIFO order, email subscriptions).
+raw delivery, FIFO order, email subscriptions, the queue policy a subscriber needs).
 
 The SNS service's own behaviour is in tests/services/test_sns.py."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.sns import _bodies, _fifo_topic, _name, _queue
+from tests.support.sns import _bodies, _fifo_topic, _name, _queue, _queue_for
 
 
 def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):
@@ -21,7 +21,7 @@ def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):
     }
     urls = {}
     for key, (policy, scope) in policies.items():
-        url, arn = _queue(aws, _name(key))
+        url, arn = _queue_for(aws, _name(key), topic)
         attributes = {"FilterPolicyScope": scope} if scope else {}
         attributes.update({"RawMessageDelivery": "true", "FilterPolicy": json.dumps(policy)})
         aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
@@ -41,7 +41,7 @@ def test_filter_policies_exact_prefix_numeric_and_body_scope(aws):
 
 def test_envelope_versus_raw_delivery(aws):
     topic = aws["sns"].create_topic(Name=_name("env"))["TopicArn"]
-    (env_url, env_arn), (raw_url, raw_arn) = _queue(aws, _name("env")), _queue(aws, _name("raw"))
+    (env_url, env_arn), (raw_url, raw_arn) = _queue_for(aws, _name("env"), topic), _queue_for(aws, _name("raw"), topic)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=env_arn)
     aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
     mid = aws["sns"].publish(TopicArn=topic, Message="hello", Subject="s")["MessageId"]
@@ -60,6 +60,17 @@ def test_fifo_topic_keeps_order_per_group(aws):
     got = _bodies(aws, fifo)
     assert [b for b in got if b[0] == "a"] == ["a0", "a2", "a3"]
     assert [b for b in got if b[0] == "b"] == ["b1", "b4"]
+
+
+def test_a_subscriber_queue_needs_a_policy_that_lets_the_topic_in(aws):
+    """The chapter: the endpoint must let SNS in; Publish succeeds either way."""
+    topic = aws["sns"].create_topic(Name=_name("orders"))["TopicArn"]
+    bare_url, bare_arn = _queue(aws, _name("bare"))
+    allowed_url, allowed_arn = _queue_for(aws, _name("allowed"), topic)
+    for arn in (bare_arn, allowed_arn):
+        aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    assert aws["sns"].publish(TopicArn=topic, Message="order 1")["MessageId"]
+    assert (_bodies(aws, bare_url), _bodies(aws, allowed_url)) == ([], ["order 1"])
 
 
 def test_email_subscription_is_accepted_and_nothing_is_sent(aws):

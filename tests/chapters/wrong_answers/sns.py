@@ -46,6 +46,28 @@ def build_order_fanout(prefix: str) -> dict:
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
     return {"topic_arn": topic, "queue_url": queue_url, "function_name": f"{prefix}-analytics"}
 ''', loses=("as published",), hidden_too=True),
+    Wrong("fanout", "no queue policy: SNS may not send to the billing queue",
+          source='''
+def build_order_fanout(prefix: str) -> dict:
+    topic = sns.create_topic(Name=f"{prefix}-orders")["TopicArn"]
+    queue_url, queue_arn = make_queue(f"{prefix}-billing")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    function_arn = create_function(f"{prefix}-analytics", ANALYTICS_SOURCE)
+    allow_sns_to_invoke(f"{prefix}-analytics", topic)
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    return {"topic_arn": topic, "queue_url": queue_url, "function_name": f"{prefix}-analytics"}
+''', loses=("as published",), hidden_too=True),
+    Wrong("fanout", "no permission for SNS to invoke the function",
+          source='''
+def build_order_fanout(prefix: str) -> dict:
+    topic = sns.create_topic(Name=f"{prefix}-orders")["TopicArn"]
+    queue_url, queue_arn = make_queue(f"{prefix}-billing")
+    allow_topic(queue_url, queue_arn, topic)
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    function_arn = create_function(f"{prefix}-analytics", ANALYTICS_SOURCE)
+    sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=function_arn)
+    return {"topic_arn": topic, "queue_url": queue_url, "function_name": f"{prefix}-analytics"}
+''', loses=("runs once for each order",), hidden_too=True),
     Wrong("filter", "the attribute renamed, but the amount still sent as a String",
           source='''
 def publish_payment(topic: str, payment: dict) -> None:
