@@ -1,6 +1,6 @@
 """The EventBridge chapter: what its pages, walkthrough and lab say about event
 patterns and buses, checked through plain boto3 against the sandbox (moto's
-matcher, the rules of a custom bus).
+matcher, the rules of a custom bus, the queue policy a queue target needs).
 
 The EventBridge service's own behaviour is in tests/services/test_eventbridge.py."""
 
@@ -11,6 +11,7 @@ import json
 import pytest
 
 from tests.support.eventbridge import bodies, put, queue, rule_to_queue
+from tests.support.policies import allow_queue
 
 
 @pytest.mark.parametrize(("pattern", "matching", "other"), [
@@ -33,8 +34,22 @@ def test_custom_bus_rules_see_only_their_bus(lab):
     events = lab.client("events")
     events.create_event_bus(Name="orders")
     url, arn = queue(lab, "custom")
-    events.put_rule(Name="r", EventBusName="orders", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    rule = events.put_rule(Name="r", EventBusName="orders", EventPattern=json.dumps({"source": ["shop.orders"]}))["RuleArn"]
+    allow_queue(lab.client("sqs"), url, "events.amazonaws.com", rule)
     events.put_targets(Rule="r", EventBusName="orders", Targets=[{"Id": "q", "Arn": arn}])
     put(lab, {"bus": "default"})
     put(lab, {"bus": "orders"}, EventBusName="orders")
     assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"bus": "orders"}]
+
+
+def test_a_queue_target_needs_a_policy_for_the_rule(lab):
+    """The chapter: EventBridge delivers to a queue only if its policy lets the rule in; PutEvents succeeds either way."""
+    events = lab.client("events")
+    url, arn = queue(lab, "no-policy")
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": arn}])
+    assert put(lab, {"n": 1})["FailedEntryCount"] == 0
+    assert bodies(lab, url) == []
+    other = rule_to_queue(lab, "allowed", {"source": ["shop.orders"]})  # the same event, a queue with the policy
+    put(lab, {"n": 2})
+    assert [json.loads(b)["detail"] for b in bodies(lab, other)] == [{"n": 2}]

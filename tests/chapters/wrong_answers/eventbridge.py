@@ -7,12 +7,19 @@ def watch_terminations(rule_name: str, instance_ids: list[str], queue_arn: str) 
     pattern = {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"],
                "detail": DETAIL}
     rule_arn = events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern))["RuleArn"]
+    POLICY
     events.put_targets(Rule=rule_name, Targets=[{
         "Id": TARGET_ID, "Arn": queue_arn, "InputTransformer": {
             "InputPathsMap": {"instance": "$.detail.instance-id", "time": "$.time"},
             "InputTemplate": '{"instance": <instance>, "time": <time>}'}}])
     return rule_arn
 '''
+
+QUEUE_POLICY = '''queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})'''
+PRODUCTION = '{"state": ["terminated"], "instance-id": list(instance_ids)}'
 
 REFUNDS = '''
 def refund_pattern(min_amount: float, currency: str) -> dict:
@@ -37,10 +44,15 @@ def wire_warehouse(queue_url: str, queue_arn: str) -> None:
 
 WRONG = [
     Wrong("terminations", "every terminated instance, not only the production ones",
-          source=TERMINATIONS.replace("DETAIL", '{"state": ["terminated"]}').replace("TARGET_ID", '"ops-queue"'),
+          source=TERMINATIONS.replace("DETAIL", '{"state": ["terminated"]}').replace("TARGET_ID", '"ops-queue"')
+          .replace("POLICY", QUEUE_POLICY),
           loses=("and nothing else",), hidden_too=True),
+    Wrong("terminations", "the right rule and target, but no queue policy: EventBridge may not send to the queue",
+          source=TERMINATIONS.replace("DETAIL", PRODUCTION).replace("TARGET_ID", '"ops-queue"')
+          .replace("    POLICY\n", ""),
+          loses=("arrives",), hidden_too=True),
     Wrong("terminations", "a new target id on every call, so a second call adds a second target",
-          source=TERMINATIONS.replace("DETAIL", '{"state": ["terminated"], "instance-id": list(instance_ids)}')
+          source=TERMINATIONS.replace("DETAIL", PRODUCTION).replace("POLICY", QUEUE_POLICY)
           .replace("TARGET_ID", '"ops-" + str(len(events.list_targets_by_rule(Rule=rule_name)["Targets"]))'),
           loses=(), hidden_too=True),
     Wrong("refunds", "'above' where finance asked for 'at least'",
