@@ -1,20 +1,37 @@
 """Web apps that EC2 instances serve: a WSGI callable behind an instance's addresses.
 
 On AWS an instance runs whatever its AMI and user data start; a web shop's
-instance runs a web server on port 80. In the sandbox no machine boots, so a
-lab hands the instance its app directly::
+instance runs a web server on port 80. In the sandbox no machine boots, so an
+instance gets its app one of two ways:
 
-    lab.ec2.serve(instance_id, app)          # app: any WSGI callable (Flask, Django, a function)
+- **user data that names an app** the lab registered, the way a launch
+  template's user data starts a web server on every instance an Auto Scaling
+  group launches::
 
-While the instance is ``running``, the app is served by an
+      lab.ec2.register_app("shop-web", app)          # app: any WSGI callable
+      ec2.run_instances(..., UserData="#!labkit-app shop-web\\n")
+
+  The first line ``#!labkit-app <name>`` is the whole script: labkit never
+  runs shell, and user data in any other form is stored and ignored (as a
+  script with an error would leave an instance running with nothing on it);
+- **directly**, for one instance: ``lab.ec2.serve(instance_id, app)``.
+
+While the instance is ``running`` the app is served by an
 :class:`~labkit.core.httpfront.HttpFront` on 127.0.0.1, and the instance's
 private IP address (and public one, if it has one) on the app's port is bound
 to it (:func:`labkit.core.names.bind`), so ``requests.get(f"http://{private_ip}/")``
-reaches the app, as a client inside the VPC would. ``StopInstances`` and
-``TerminateInstances`` stop the server; ``StartInstances`` and
-``RebootInstances`` start it again (a reboot is a restart). An instance's
-addresses always belong to the sandbox: a connection to one whose app is not
-running is refused, it never leaves the machine.
+reaches the app, as a client inside the VPC would. The lifecycle
+(:mod:`.lifecycle`) starts the app when the instance reaches ``running`` and
+stops it when the instance starts ``stopping`` or ``shutting-down``; a reboot
+restarts it. An instance's addresses always belong to the sandbox: a
+connection to one whose app is not running is refused, it never leaves the
+machine.
+
+Each request's CPU time (``time.thread_time``) and bytes in and out are
+counted per instance, for ``AWS/EC2`` metrics (:mod:`.metrics`). While the app
+answers a request, the thread it runs in knows its instance
+(:func:`current_instance`): that is how the instance metadata service at
+169.254.169.254 (:mod:`.imds`) answers for the right instance.
 
 The app keeps running across stops (its Python objects live on): what a stop
 loses on AWS (memory, an instance store) is not modelled.
@@ -22,9 +39,11 @@ loses on AWS (memory, an instance store) is not modelled.
 
 from __future__ import annotations
 
+import base64
 import io
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +52,9 @@ from labkit.core import aws, names
 from labkit.core.httpfront import HttpFront, HttpRequest, HttpResponse
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+#: The first line of user data that names a registered app.
+USER_DATA_PREFIX = "#!labkit-app"
 
 
 @dataclass
@@ -46,14 +68,31 @@ class ServedApp:
     front: HttpFront | None = None
     addresses: tuple[str, ...] = ()
     errors: list[str] = field(default_factory=list)  # tracebacks of requests the app failed
+    name: str = ""  # the registered app's name, when user data chose it
+    requests: int = 0
+    cpu_seconds: float = 0.0  # CPU time spent in the app, all requests
+    bytes_in: int = 0  # request bytes received (request line, headers, body)
+    bytes_out: int = 0  # response bytes sent (status line, headers, body)
 
     @property
     def running(self) -> bool:
         return self.front is not None and self.front.running
 
 
+@dataclass(frozen=True)
+class RegisteredApp:
+    """An app user data can name."""
+
+    name: str
+    app: WsgiApp
+    port: int = 80
+
+
 _LOCK = threading.RLock()
 _APPS: dict[str, ServedApp] = {}
+_REGISTERED: dict[str, RegisteredApp] = {}
+_BOOT_LOG: dict[str, list[str]] = {}
+_CURRENT = threading.local()
 
 
 # --------------------------------------------------------------------------
@@ -96,6 +135,15 @@ def wsgi_environ(request: HttpRequest, server_name: str, server_port: int) -> di
     return environ
 
 
+def current_instance() -> str | None:
+    """The instance whose app this thread is running a request for, or ``None``."""
+    return getattr(_CURRENT, "instance_id", None)
+
+
+def _size(status: str | int, headers: list[tuple[str, str]], body: bytes) -> int:
+    return len(f"HTTP/1.1 {status}\r\n") + sum(len(k) + len(v) + 4 for k, v in headers) + 2 + len(body)
+
+
 def wsgi_handler(served: ServedApp) -> Callable[[HttpRequest], HttpResponse]:
     """An :class:`HttpFront` handler that runs ``served.app`` for each request."""
 
@@ -110,27 +158,45 @@ def wsgi_handler(served: ServedApp) -> Callable[[HttpRequest], HttpResponse]:
 
         chunks: list[bytes] = []
         environ = wsgi_environ(request, served.addresses[0] if served.addresses else "localhost", served.port)
+        previous = current_instance()
+        _CURRENT.instance_id = served.instance_id
+        cpu = time.thread_time()
         try:
-            result = served.app(environ, start_response)
-            try:
-                for chunk in result:
-                    chunks.append(chunk)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-        except Exception as error:  # noqa: BLE001  (the app's bug is a 500, as a real server answers)
-            import traceback
-
-            served.errors.append("".join(traceback.format_exception(error)))
-            return HttpResponse.text(500, "500 Internal Server Error\n")
-        if not started:
-            served.errors.append("the app returned without calling start_response")
-            return HttpResponse.text(500, "500 Internal Server Error\n")
-        status, headers = started
-        return HttpResponse(int(str(status).split()[0]), list(headers), b"".join(chunks))
+            response = _run(served, environ, start_response, chunks, started)
+        finally:
+            spent = time.thread_time() - cpu
+            _CURRENT.instance_id = previous
+        with _LOCK:
+            served.requests += 1
+            served.cpu_seconds += spent
+            served.bytes_in += _size(f"{request.method} {request.path}", request.headers, request.body)
+            served.bytes_out += _size(response.status, response.headers, response.body)
+        return response
 
     return handle
+
+
+def _run(served: ServedApp, environ: dict[str, Any], start_response: Any, chunks: list[bytes],
+         started: list[Any]) -> HttpResponse:
+    try:
+        result = served.app(environ, start_response)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+    except Exception as error:  # noqa: BLE001  (the app's bug is a 500, as a real server answers)
+        import traceback
+
+        served.errors.append("".join(traceback.format_exception(error)))
+        return HttpResponse.text(500, "500 Internal Server Error\n")
+    if not started:
+        served.errors.append("the app returned without calling start_response")
+        return HttpResponse.text(500, "500 Internal Server Error\n")
+    status, headers = started
+    return HttpResponse(int(str(status).split()[0]), list(headers), b"".join(chunks))
 
 
 # --------------------------------------------------------------------------
@@ -138,15 +204,18 @@ def wsgi_handler(served: ServedApp) -> Callable[[HttpRequest], HttpResponse]:
 # --------------------------------------------------------------------------
 
 
+def _account() -> str:
+    from labkit.core import sandbox
+
+    return sandbox.current().account_id if sandbox.running() else aws.ACCOUNT_ID
+
+
 def moto_instance(instance_id: str, region: str) -> Any:
     """moto's instance object, or ``None``."""
     from moto.ec2.models import ec2_backends
 
-    from labkit.core import sandbox
-
-    account = sandbox.current().account_id if sandbox.running() else aws.ACCOUNT_ID
     try:
-        return ec2_backends[account][region].get_instance_by_id(instance_id)
+        return ec2_backends[_account()][region].get_instance_by_id(instance_id)
     except Exception:  # noqa: BLE001  (moto raises its own not-found error)
         return None
 
@@ -157,21 +226,85 @@ def instance_addresses(instance: Any) -> tuple[str, ...]:
     return tuple(address for address in found if address)
 
 
-def all_addresses() -> set[str]:
-    """Every address of every instance the sandbox knows, in every region used."""
+def all_instances() -> list[Any]:
+    """Every moto instance the sandbox knows, in every region used."""
     from moto.ec2.models import ec2_backends
 
-    from labkit.core import sandbox
-
-    account = sandbox.current().account_id if sandbox.running() else aws.ACCOUNT_ID
-    found: set[str] = set()
-    regions = ec2_backends.get(account, {})
+    found: list[Any] = []
+    regions = ec2_backends.get(_account(), {})
     for region in list(regions.keys()):
         backend = regions[region]
         for reservation in list(getattr(backend, "reservations", {}).values()):
-            for instance in reservation.instances:
-                found.update(instance_addresses(instance))
+            found.extend(reservation.instances)
     return found
+
+
+def all_addresses() -> set[str]:
+    """Every address of every instance the sandbox knows, in every region used."""
+    found: set[str] = set()
+    for instance in all_instances():
+        found.update(instance_addresses(instance))
+    return found
+
+
+# --------------------------------------------------------------------------
+# Registered apps and user data
+# --------------------------------------------------------------------------
+
+
+def register_app(name: str, app: WsgiApp, *, port: int = 80) -> RegisteredApp:
+    """Make ``app`` (a WSGI callable) available to user data: an instance
+    launched with user data ``#!labkit-app <name>`` serves it on ``port``
+    while it runs. Registering a name again replaces the app for instances
+    that boot from then on."""
+    if not callable(app):
+        raise TypeError(f"app must be a WSGI callable (environ, start_response), not {type(app).__name__}")
+    if not name or any(c.isspace() for c in name):
+        raise ValueError(f"an app's name is one word, like 'shop-web' (got {name!r})")
+    registered = RegisteredApp(name, app, int(port))
+    with _LOCK:
+        _REGISTERED[name] = registered
+    return registered
+
+
+def registered_apps() -> dict[str, RegisteredApp]:
+    """Every registered app, by name."""
+    return dict(_REGISTERED)
+
+
+def user_data_text(instance: Any) -> str:
+    """An instance's user data as text ('' if none or not text)."""
+    raw = getattr(instance, "user_data", None)
+    if not raw:
+        return ""
+    if isinstance(raw, (list, tuple)):
+        raw = raw[0] if raw else ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if text.lstrip().startswith("#"):
+        return text
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return text
+
+
+def app_named_by(text: str) -> str | None:
+    """The app name in user data (``#!labkit-app shop-web``), or ``None``."""
+    first = text.lstrip().splitlines()[0] if text.strip() else ""
+    if not first.startswith(USER_DATA_PREFIX):
+        return None
+    rest = first[len(USER_DATA_PREFIX):].split()
+    return rest[0] if rest else ""
+
+
+def boot_log(instance_id: str) -> list[str]:
+    """What labkit did with an instance's user data at each boot (the lines a
+    console log would show)."""
+    return list(_BOOT_LOG.get(instance_id, []))
+
+
+def _log(instance_id: str, line: str) -> None:
+    _BOOT_LOG.setdefault(instance_id, []).append(line)
 
 
 # --------------------------------------------------------------------------
@@ -180,8 +313,9 @@ def all_addresses() -> set[str]:
 
 
 def serve(instance_id: str, app: WsgiApp, *, port: int = 80, region: str | None = None) -> ServedApp:
-    """Give a running instance a web app: ``app`` (a WSGI callable) answers on
-    ``port`` of the instance's addresses while the instance is ``running``.
+    """Give an instance a web app: ``app`` (a WSGI callable) answers on
+    ``port`` of the instance's addresses while the instance is ``running``
+    (at once if it runs, when it reaches ``running`` if it is ``pending``).
 
     Serving again replaces the instance's app (on the same or another port).
     Raises ``ValueError`` for an unknown or terminated instance.
@@ -198,19 +332,19 @@ def serve(instance_id: str, app: WsgiApp, *, port: int = 80, region: str | None 
         previous = _APPS.get(instance_id)
         if previous is not None:
             _stop(previous)
-        served = ServedApp(instance_id, region, app, int(port))
-        _APPS[instance_id] = served
-        if instance.state in ("pending", "running"):
-            _start(served, instance)
-    return served
+        served_app = ServedApp(instance_id, region, app, int(port))
+        _APPS[instance_id] = served_app
+        if instance.state == "running":
+            _start(served_app, instance)
+    return served_app
 
 
 def stop_serving(instance_id: str) -> None:
     """Take the app away from an instance (its server stops)."""
     with _LOCK:
-        served = _APPS.pop(instance_id, None)
-        if served is not None:
-            _stop(served)
+        served_app = _APPS.pop(instance_id, None)
+        if served_app is not None:
+            _stop(served_app)
 
 
 def served(instance_id: str) -> ServedApp | None:
@@ -218,11 +352,16 @@ def served(instance_id: str) -> ServedApp | None:
     return _APPS.get(instance_id)
 
 
+def all_served() -> list[ServedApp]:
+    with _LOCK:
+        return list(_APPS.values())
+
+
 def url(instance_id: str, path: str = "/", *, public: bool = False) -> str:
     """``http://<private-ip>[:port]/path`` of an instance's app (public IP with ``public=True``)."""
     served_app = _APPS.get(instance_id)
     if served_app is None:
-        raise ValueError(f"instance {instance_id} serves no app: call serve() first")
+        raise ValueError(f"instance {instance_id} serves no app: call serve() or launch it with user data naming one")
     instance = moto_instance(instance_id, served_app.region)
     address = getattr(instance, "public_ip" if public else "private_ip", None)
     if not address:
@@ -249,38 +388,52 @@ def _stop(served_app: ServedApp) -> None:
 
 
 # --------------------------------------------------------------------------
-# Following the instance's lifecycle (hooks)
+# Following the instance's lifecycle (called by .lifecycle)
 # --------------------------------------------------------------------------
 
 
-def _instance_ids(parsed: dict[str, Any], key: str) -> list[str]:
-    return [entry.get("InstanceId", "") for entry in parsed.get(key, [])]
-
-
-def after_state_change(call: Any, parsed: dict[str, Any], status: int) -> None:
-    """After StopInstances, TerminateInstances, StartInstances, RebootInstances:
-    stop or (re)start the apps of the instances named."""
-    if status >= 300:
-        return
-    operation = call.operation
-    if operation == "RebootInstances":
-        ids = list(call.params.get("InstanceIds", []))
-    else:
-        key = {"StopInstances": "StoppingInstances", "TerminateInstances": "TerminatingInstances",
-               "StartInstances": "StartingInstances"}[operation]
-        ids = _instance_ids(parsed, key)
+def on_running(instance: Any) -> None:
+    """The instance reached ``running``: start its app (the one ``serve`` gave
+    it, or the one its user data names)."""
+    region = getattr(instance, "region_name", None) or aws.default_region()
     with _LOCK:
-        for instance_id in ids:
-            served_app = _APPS.get(instance_id)
-            if served_app is None:
-                continue
+        served_app = _APPS.get(instance.id)
+        if served_app is None:
+            text = user_data_text(instance)
+            name = app_named_by(text)
+            if name is None:
+                if text:
+                    _log(instance.id, "user data is not '#!labkit-app <name>': stored, not run")
+                return
+            registered = _REGISTERED.get(name)
+            if registered is None:
+                _log(instance.id, f"labkit-app: no app registered as {name!r} (lab.ec2.register_app); nothing serves")
+                return
+            served_app = ServedApp(instance.id, region, registered.app, registered.port, name=name)
+            _APPS[instance.id] = served_app
+            _log(instance.id, f"labkit-app: serving {name!r} on port {registered.port}")
+        _start(served_app, instance)
+
+
+def on_halt(instance_id: str, *, forget: bool) -> None:
+    """The instance is stopping (``forget=False``) or shutting down
+    (``forget=True``): its app stops."""
+    with _LOCK:
+        served_app = _APPS.get(instance_id)
+        if served_app is None:
+            return
+        _stop(served_app)
+        if forget:
+            del _APPS[instance_id]
+
+
+def on_reboot(instance: Any) -> None:
+    """A reboot restarts the app."""
+    with _LOCK:
+        served_app = _APPS.get(instance.id)
+        if served_app is not None:
             _stop(served_app)
-            if operation == "TerminateInstances":
-                del _APPS[instance_id]
-            elif operation in ("StartInstances", "RebootInstances"):
-                instance = moto_instance(instance_id, served_app.region)
-                if instance is not None:
-                    _start(served_app, instance)
+            _start(served_app, instance)
 
 
 def resolve_instance_address(host: str) -> list[str] | None:
@@ -299,8 +452,10 @@ def resolve_instance_address(host: str) -> list[str] | None:
 
 
 def reset() -> None:
-    """Stop every app's server and forget every app."""
+    """Stop every app's server and forget every app, registration and boot log."""
     with _LOCK:
         for served_app in list(_APPS.values()):
             _stop(served_app)
         _APPS.clear()
+        _REGISTERED.clear()
+        _BOOT_LOG.clear()

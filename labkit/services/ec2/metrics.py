@@ -1,0 +1,134 @@
+"""``AWS/EC2`` metrics from the work the instances' apps really do.
+
+AWS publishes, for each running instance, ``CPUUtilization`` (percent),
+``NetworkIn`` and ``NetworkOut`` (bytes) with the dimension ``InstanceId``
+(and, for an instance in an Auto Scaling group, the same data under
+``AutoScalingGroupName``, which CloudWatch aggregates over the group). With
+basic monitoring a data point covers five minutes; with detailed monitoring
+(``Monitoring={"Enabled": True}``) one minute. Memory is *not* among them:
+the hypervisor cannot see inside the guest, and memory needs the CloudWatch
+agent (``CWAgent`` namespace). labkit does not invent it.
+
+The sandbox derives the figures so:
+
+- **CPUUtilization** is measured, then scaled by a stated model. The CPU time
+  the app spent answering requests (``time.thread_time`` around each one)
+  is divided by the period, by the instance type's vCPUs, and by
+  :data:`VCPU_SPEED`: *a sandbox vCPU does one hundredth of the work of one
+  core of the machine the notebook runs on*. Without that factor a lab would
+  need tens of real seconds of computation per minute to show a busy
+  instance; with it, a few hundred requests that each take a few
+  milliseconds do. The shape (more requests, more CPU; more instances, less
+  each) is the lesson, not the absolute figure. Capped at 100.
+- **NetworkIn/NetworkOut**: the bytes of the requests and responses (request
+  line or status line, headers, body) over the period.
+
+Data points are written at the end of each period of the sandbox clock, just
+before CloudWatch's own minute (so alarms evaluate them in the same minute),
+for every instance that is ``running``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from labkit.core.clock import clock
+from labkit.services.ec2 import apps
+
+NAMESPACE = "AWS/EC2"
+#: The work one sandbox vCPU does, as a share of one core of this machine.
+VCPU_SPEED = 0.01
+DETAILED = 60
+BASIC = 300
+ASG_TAG = "aws:autoscaling:groupName"
+_EARLY = 0.5  # seconds before the period ends: ahead of CloudWatch's minute
+
+_LOCK = threading.Lock()
+_SEEN: dict[str, tuple[float, int, int]] = {}  # instance id -> (cpu seconds, bytes in, bytes out) published so far
+_NEXT: dict[str, Any] = {"due": None}
+
+
+def vcpus(instance_type: str) -> int:
+    """The default vCPUs of an instance type (moto's instance type data); 1 if unknown."""
+    from moto.ec2.models.instance_types import INSTANCE_TYPES
+
+    info = INSTANCE_TYPES.get(instance_type) or {}
+    return int((info.get("VCpuInfo") or {}).get("DefaultVCpus") or 1)
+
+
+def set_vcpu_speed(share: float) -> None:
+    """Change the model: the share of one of this machine's cores a sandbox vCPU is worth."""
+    global VCPU_SPEED
+    if share <= 0:
+        raise ValueError("a vCPU's speed is a positive share of one core (0.01: a hundredth)")
+    VCPU_SPEED = float(share)
+
+
+def _group_of(instance: Any) -> str | None:
+    for tag in instance.get_tags() if hasattr(instance, "get_tags") else []:
+        if tag.get("key") == ASG_TAG or tag.get("Key") == ASG_TAG:
+            return tag.get("value") or tag.get("Value")
+    return None
+
+
+def publish(period_end: float) -> None:
+    """Write the data points of every running instance whose period ends at ``period_end``."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    by_region: dict[str, list[dict[str, Any]]] = {}
+    for instance in apps.all_instances():
+        if instance.state != "running":
+            continue
+        period = DETAILED if instance.monitoring_state == "enabled" else BASIC
+        if int(round(period_end)) % period:
+            continue
+        served_app = apps.served(instance.id)
+        used = (served_app.cpu_seconds, served_app.bytes_in, served_app.bytes_out) if served_app else (0.0, 0, 0)
+        with _LOCK:
+            seen = _SEEN.get(instance.id, (0.0, 0, 0))
+            _SEEN[instance.id] = used
+        cpu = 100.0 * max(used[0] - seen[0], 0.0) / (period * vcpus(instance.instance_type) * VCPU_SPEED)
+        values = {"CPUUtilization": (min(cpu, 100.0), "Percent"), "NetworkIn": (max(used[1] - seen[1], 0), "Bytes"),
+                  "NetworkOut": (max(used[2] - seen[2], 0), "Bytes")}
+        stamp = datetime.fromtimestamp(period_end - period, timezone.utc).replace(tzinfo=None)
+        dimension_sets = [[{"Name": "InstanceId", "Value": instance.id}]]
+        group = _group_of(instance)
+        if group:
+            dimension_sets.append([{"Name": "AutoScalingGroupName", "Value": group}])
+        entries = by_region.setdefault(instance.region_name, [])
+        for name, (value, unit) in values.items():
+            for dims in dimension_sets:
+                entries.append({"MetricName": name, "Value": round(float(value), 4), "Unit": unit,
+                                "Dimensions": dims, "Timestamp": stamp})
+    for region, entries in by_region.items():
+        backend = cloudwatch_backends[apps._account()][region]
+        for start in range(0, len(entries), 500):
+            backend.put_metric_data(NAMESPACE, entries[start:start + 500])
+
+
+def _tick(period_end: float) -> None:
+    _NEXT["due"] = period_end + DETAILED
+    clock.call_at(period_end + DETAILED - _EARLY, lambda: _tick(period_end + DETAILED))
+    publish(period_end)
+
+
+def ensure() -> None:
+    """Make sure the next minute's data points are scheduled (idempotent)."""
+    with _LOCK:
+        due = _NEXT["due"]
+        now = clock.peek()
+        if due is not None and due > now:
+            return
+        end = (int(now) // DETAILED + 1) * DETAILED
+        if end - _EARLY <= now:
+            end += DETAILED
+        _NEXT["due"] = end
+    clock.call_at(end - _EARLY, lambda: _tick(end))
+
+
+def reset() -> None:
+    with _LOCK:
+        _SEEN.clear()
+        _NEXT["due"] = None
