@@ -71,4 +71,7 @@ CATALOGUE = (
     declare(Service(
         "ecs", "labkit.services.ecs", botocore=("ecs",),
         summary="tasks whose images are Python apps; services that keep their count, roll deployments, join target groups")),
+    declare(Service(
+        "autoscaling", "labkit.services.autoscaling", botocore=("autoscaling",),
+        summary="groups that keep their capacity, replace unhealthy instances, scale on alarms; activities")),
 )
