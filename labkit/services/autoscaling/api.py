@@ -10,6 +10,7 @@
 - ``DeleteAutoScalingGroup`` of a group that still has instances, without
   ``ForceDelete``, is AWS's ``ResourceInUse``; with it, the instances are
   terminated (moto forgets them running).
+- ``PutScalingPolicy`` answers the policy's ARN (moto leaves it out).
 - Each change of desired capacity is remembered with its cause, so that the
   activities that follow say why, in AWS's words.
 """
@@ -161,13 +162,17 @@ def describe_scaling_activities(call: hooks.Call) -> tuple[int, dict[str, Any]]:
 
 
 def after_put_scaling_policy(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
-    if status >= 300 or call.params.get("PolicyType") != "TargetTrackingScaling":
-        policies.ensure()
+    """The policy's ARN in the answer (moto leaves it out); a target tracking policy's alarms."""
+    if status >= 300:
         return
+    policies.ensure()
     found = policies.find_policy(call.params["PolicyName"], call.params["AutoScalingGroupName"])
     if found is None:
         return
     grp, policy = found
+    parsed["PolicyARN"] = policy.arn
+    if call.params.get("PolicyType") != "TargetTrackingScaling":
+        return
     parsed["Alarms"] = policies.create_tracking_alarms(grp, policy.arn, call.params["TargetTrackingConfiguration"])
     policies.ensure()
 

@@ -39,7 +39,8 @@ from labkit.services.ec2 import apps
 
 NAMESPACE = "AWS/EC2"
 #: The work one sandbox vCPU does, as a share of one core of this machine.
-VCPU_SPEED = 0.01
+DEFAULT_VCPU_SPEED = 0.01
+VCPU_SPEED = DEFAULT_VCPU_SPEED
 DETAILED = 60
 BASIC = 300
 ASG_TAG = "aws:autoscaling:groupName"
@@ -129,6 +130,8 @@ def ensure() -> None:
 
 
 def reset() -> None:
+    global VCPU_SPEED
+    VCPU_SPEED = DEFAULT_VCPU_SPEED
     with _LOCK:
         _SEEN.clear()
         _NEXT["due"] = None
