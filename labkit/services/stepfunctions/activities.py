@@ -136,10 +136,16 @@ def get_activity_task(call: hooks.Call) -> Answer:
     while True:
         task = _next_task(arn)
         if task is not None:
-            with _LOCK:
-                endpoint = _CALLBACKS.pop(task.task_token, None)
-                if endpoint is not None:
-                    _STARTED[task.task_token] = endpoint
+            # The state queues the task a moment before it registers the task's
+            # callback (in the execution's own thread): wait for that moment, or
+            # the state never hears that the task started, nor how it ended.
+            for _ in range(500):
+                with _LOCK:
+                    endpoint = _CALLBACKS.pop(task.task_token, None)
+                    if endpoint is not None:
+                        _STARTED[task.task_token] = endpoint
+                        break
+                time.sleep(0.01)
             if endpoint is not None:
                 endpoint.notify_activity_task_start(worker_name=call.params.get("workerName"))
             return 200, {"taskToken": task.task_token, "input": task.task_input,
@@ -174,7 +180,31 @@ def send_task_heartbeat(call: hooks.Call) -> Answer | None:
     return 200, {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
 
+def wake_after_outcome(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
+    """After ``SendTaskSuccess``/``SendTaskFailure`` for a started task: a worker may
+    answer before its state set up its heartbeat wait (moto would then wait a whole
+    heartbeat period, and fail the task for a heartbeat it never needed). Wake that
+    wait as soon as it exists, so the state reads the outcome at once, as on AWS."""
+    if status >= 300:
+        return
+    with _LOCK:
+        endpoint = _STARTED.get(call.params.get("taskToken", ""))
+    if endpoint is None:
+        return
+
+    def wake() -> None:
+        for _ in range(300):
+            if getattr(endpoint, "_heartbeat_endpoint", None) is not None:
+                endpoint.interrupt_all()
+                return
+            time.sleep(0.01)
+
+    threading.Thread(target=wake, daemon=True, name="labkit-sfn-activity-wake").start()
+
+
 def subscribe() -> None:
+    hooks.subscribe("after", "stepfunctions", "SendTaskSuccess", wake_after_outcome)
+    hooks.subscribe("after", "stepfunctions", "SendTaskFailure", wake_after_outcome)
     hooks.subscribe("after", "stepfunctions", "CreateActivity", _created)
     hooks.subscribe("after", "stepfunctions", "DeleteActivity", _deleted)
     hooks.subscribe("before", "stepfunctions", "GetActivityTask", get_activity_task, internal=False)

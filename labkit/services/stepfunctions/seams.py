@@ -48,4 +48,6 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.notify_heartbeat", ("self",)),
     Seam("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.get_outcome", ("self",)),
     Seam("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.consumer_error", None, instance=True),
+    Seam("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint._heartbeat_endpoint", None, instance=True),
+    Seam("moto.stepfunctions.parser.asl.eval.callback.callback", "CallbackEndpoint.interrupt_all", ("self",)),
 )
