@@ -323,6 +323,20 @@ def test_the_vcpu_model_scales_cpu_and_reset_restores_it(lab):
     assert local.metrics.VCPU_SPEED == local.metrics.DEFAULT_VCPU_SPEED
 
 
+def test_calibration_makes_a_given_load_a_given_utilization(lab):
+    found = launch(lab, Monitoring={"Enabled": True})
+    lab.clock.advance(local.BOOT_SECONDS)
+    lab.ec2.serve(found["InstanceId"], cpu_app)
+    lab.ec2.calibrate(cpu_app, requests_per_minute=30, utilization=50, instances=1, vcpus_each=2)
+    with lab.clock.frozen():
+        lab.clock.advance(60 - lab.clock.now() % 60)
+        for _ in range(30):
+            requests.get(f"http://{found['PrivateIpAddress']}/", timeout=5)
+        lab.clock.advance(60)
+    measured = datapoints(lab, "CPUUtilization", [{"Name": "InstanceId", "Value": found["InstanceId"]}])[-1]
+    assert 25 < measured < 90  # about 50: the served request costs a little more than the bare app
+
+
 # ---- AWS's errors and moto's gaps ------------------------------------------------------------
 
 def test_an_unknown_ami_or_instance_type_gets_aws_errors_and_ec2_keeps_working(lab):
@@ -348,6 +362,12 @@ def test_describe_key_pairs_says_the_key_type(lab):
     ec2.create_key_pair(KeyName="ops-rsa")
     found = {k["KeyName"]: k["KeyType"] for k in ec2.describe_key_pairs()["KeyPairs"]}
     assert found == {"ops-ed": "ed25519", "ops-rsa": "rsa"}
+
+
+def test_deleting_a_launch_template_that_does_not_exist_is_not_found(lab):
+    with pytest.raises(ClientError) as error:
+        lab.client("ec2").delete_launch_template(LaunchTemplateName="never-made")
+    assert error.value.response["Error"]["Code"] == "InvalidLaunchTemplateName.NotFoundException"
 
 
 def test_a_launch_template_gives_its_instances_monitoring_and_a_profile(lab):

@@ -67,7 +67,7 @@ from labkit.services.ec2.apps import (
     wsgi_environ,
 )
 from labkit.services.ec2.lifecycle import BOOT_SECONDS, SHUTDOWN_SECONDS, STOP_SECONDS
-from labkit.services.ec2.metrics import set_vcpu_speed
+from labkit.services.ec2.metrics import calibrate, set_vcpu_speed
 from labkit.services.ec2.seams import SEAMS
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "RegisteredApp",
     "ServedApp",
     "boot_log",
+    "calibrate",
     "current_instance",
     "flush_metrics",
     "install",
@@ -121,6 +122,7 @@ def install() -> None:
     hooks.subscribe("before", "ec2", "*", _on_ec2_call)
     hooks.subscribe("before", "ec2", "RunInstances", answers.before_run_instances)
     hooks.subscribe("before", "ec2", "StartInstances", answers.before_state_change)
+    hooks.subscribe("before", "ec2", "DeleteLaunchTemplate", answers.before_delete_launch_template)
     hooks.subscribe("before", "ec2", "StopInstances", answers.before_state_change)
     hooks.subscribe("after", "ec2", "DescribeKeyPairs", answers.after_describe_key_pairs)
     names.claim("ec2", apps.resolve_instance_address)
@@ -141,5 +143,5 @@ def reset() -> None:
 
 
 _ = (RegisteredApp, ServedApp, boot_log, current_instance, register_app, registered_apps, serve, served,
-     stop_serving, url, wsgi_environ, launch_problem, set_vcpu_speed, BOOT_SECONDS, STOP_SECONDS,
+     stop_serving, url, wsgi_environ, launch_problem, set_vcpu_speed, calibrate, BOOT_SECONDS, STOP_SECONDS,
      SHUTDOWN_SECONDS, HttpResponse)

@@ -8,6 +8,8 @@
   moto launches it. The type list is moto's copy of AWS's.
 - ``DescribeKeyPairs`` leaves out ``KeyType`` (``rsa`` or ``ed25519``),
   which moto stores: it is filled in.
+- ``DeleteLaunchTemplate`` of a name that does not exist:
+  ``InvalidLaunchTemplateName.NotFoundException`` (moto: ``MissingParameter``).
 
 A launch template's AMI and type are checked too, and :func:`launch_problem`
 answers the same question for a service that launches instances itself (an
@@ -83,4 +85,14 @@ def before_state_change(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
         instance = apps.moto_instance(instance_id, call.region)
         if instance is not None and instance.state in states:
             return hooks.error_answer("IncorrectInstanceState", message.format(instance_id))
+    return None
+
+
+def before_delete_launch_template(call: hooks.Call) -> tuple[int, dict[str, Any]] | None:
+    """Deleting a launch template that does not exist, by name: AWS's not-found
+    error (moto answers ``MissingParameter``)."""
+    name = call.params.get("LaunchTemplateName")
+    if name and name not in _backend(call.region).launch_template_name_to_ids:
+        return hooks.error_answer("InvalidLaunchTemplateName.NotFoundException",
+                                  "At least one of the launch templates specified in the request does not exist.")
     return None

@@ -135,3 +135,30 @@ def reset() -> None:
     with _LOCK:
         _SEEN.clear()
         _NEXT["due"] = None
+
+
+def calibrate(app: Any, *, requests_per_minute: float, utilization: float, instances: int = 1, vcpus_each: int = 2,
+              samples: int = 20) -> float:
+    """Set :data:`VCPU_SPEED` so that ``requests_per_minute`` requests to ``app``,
+    spread over ``instances`` instances of ``vcpus_each`` vCPUs, make about
+    ``utilization`` percent CPU: the same lab then behaves the same on a fast
+    laptop and on a slow shared machine. Measures the app's CPU time per
+    request (``samples`` calls in this thread). Returns the speed set."""
+    import io
+    import time
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return lambda data: None
+
+    spent = 0.0
+    for _ in range(samples):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "", "SERVER_NAME": "calibration",
+                   "SERVER_PORT": "80", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http"}
+        started = time.thread_time()
+        for _chunk in app(environ, start_response):
+            pass
+        spent += time.thread_time() - started
+    per_request = max(spent / samples, 1e-6)
+    busy = per_request * requests_per_minute / instances  # CPU seconds per instance per minute
+    set_vcpu_speed(100.0 * busy / (utilization * 60.0 * vcpus_each))
+    return VCPU_SPEED

@@ -38,6 +38,7 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.ec2.models.key_pairs", "KeyPair.key_type", None, instance=True),
     Seam("moto.ec2.models", "EC2Backend.reservations", None, instance=True),
     Seam("moto.ec2.models", "EC2Backend.key_pairs", None, instance=True),
+    Seam("moto.ec2.models", "EC2Backend.launch_template_name_to_ids", None, instance=True),
     Seam("moto.ec2.models.instances", "Reservation.instances", None, instance=True),
     Seam("moto.cloudwatch.models", "CloudWatchBackend.put_metric_data", ("self", "namespace", "metric_data")),
 )
