@@ -10,7 +10,11 @@ state) keeps real time, and each chapter says which is which.
 Work that should happen at a moment (a node that comes back after a
 failover) is scheduled with :meth:`Clock.call_at`; it runs the next time the
 clock is read at or after that moment, or when :meth:`Clock.advance` passes
-it. No thread waits for it.
+it. No thread waits for it. While it runs, the clock reads, in its thread,
+the moment it was due: an ``advance`` of an hour runs a health check due at
+minute 10 at minute 10, and what it schedules next counts from there. Another
+thread that reads the clock meanwhile (a local server the action calls) gets
+the current time and does not wait for the action.
 
 ``with lab.clock.frozen():`` holds the sandbox time still: inside the block
 only :meth:`Clock.advance` moves it, so a replay of "30 writes per second"
@@ -48,14 +52,22 @@ class Clock:
         self._running = False
         self._frozen: tuple[float, float] | None = None  # (time.time(), time.monotonic()) when frozen
         self._freezes = 0
+        self._acting = threading.local()  # .due: the moment of the scheduled action running in this thread
 
     # --- reading ---------------------------------------------------------
     def _real(self) -> tuple[float, float]:
         frozen = self._frozen
         return frozen if frozen is not None else (time.time(), time.monotonic())
 
+    def _acting_due(self) -> float | None:
+        return getattr(self._acting, "due", None)
+
     def now(self) -> float:
-        """Seconds since the epoch, as the sandbox sees them."""
+        """Seconds since the epoch, as the sandbox sees them (inside a scheduled
+        action: the moment it was due)."""
+        due = self._acting_due()
+        if due is not None:
+            return due
         moment = self._real()[0] + self._offset
         if self._queue:
             self._run_due(moment)
@@ -65,11 +77,15 @@ class Clock:
         """Like :meth:`now`, without running what falls due: for code that reads
         the time while it holds a lock (a cache server's command loop), where a
         scheduled action must not run."""
-        return self._real()[0] + self._offset
+        due = self._acting_due()
+        return due if due is not None else self._real()[0] + self._offset
 
     def monotonic(self) -> float:
         """A monotonic reading that moves with :meth:`advance` too (for intervals)."""
         wall, mono = self._real()
+        due = self._acting_due()
+        if due is not None:
+            return mono + (due - wall)
         if self._queue:
             self._run_due(wall + self._offset)
         return mono + self._offset
@@ -124,7 +140,7 @@ class Clock:
 
     def call_later(self, delay: float, action: Callable[[], object]) -> _Scheduled:
         """Run ``action`` ``delay`` seconds from now, sandbox time."""
-        return self.call_at(self._real()[0] + self._offset + delay, action)
+        return self.call_at(self.peek() + delay, action)
 
     def cancel(self, entry: _Scheduled) -> None:
         entry.cancelled = True
@@ -134,7 +150,11 @@ class Clock:
         return sum(not e.cancelled for e in self._queue)
 
     def _run_due(self, moment: float) -> None:
-        with self._lock:
+        # Another thread running the due actions is not waited for: it may be
+        # waiting for this one (a health check calling a local server).
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self._running:  # an action that reads the clock does not recurse
                 return
             self._running = True
@@ -142,9 +162,15 @@ class Clock:
                 while self._queue and self._queue[0].due <= moment:
                     entry = heapq.heappop(self._queue)
                     if not entry.cancelled:
-                        entry.action()
+                        self._acting.due = entry.due
+                        try:
+                            entry.action()
+                        finally:
+                            self._acting.due = None
             finally:
                 self._running = False
+        finally:
+            self._lock.release()
 
     def reset(self) -> None:
         """Back to real time, nothing scheduled (``lab.reset()``)."""

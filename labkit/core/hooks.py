@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
-from botocore.handlers import BUILTIN_HANDLERS
+from botocore.handlers import BUILTIN_HANDLERS, REGISTER_FIRST, REGISTER_LAST
 
 from labkit.core import aws
 
@@ -46,6 +46,7 @@ class Call:
     state: dict[str, Any] = field(default_factory=dict)  # what a before-subscriber leaves for after
     access_key: str | None = None  # the access key id that signs the call (known from the before stage on)
     user_agent: str = ""  # the client's User-Agent header (known from the before stage on)
+    answered: bool = field(default=False, repr=False)  # the after stage has run (it is registered twice)
 
 
 Subscriber = Callable[..., Any]
@@ -185,8 +186,9 @@ def _on_before_call(model: Any, context: dict[str, Any], params: Any = None, req
 def _on_after_call(http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any],
                    **_: Any) -> None:
     call = _call_of(context)
-    if call is None:
+    if call is None or call.answered:
         return
+    call.answered = True
     status = getattr(http_response, "status_code", 200)
     for fn, with_internal in _subscribers("after", call.service, call.operation):
         if with_internal or not call.internal:
@@ -200,9 +202,16 @@ def error_answer(code: str, message: str, status: int = 400) -> tuple[int, dict[
 
 
 _HANDLERS = (
-    ("before-parameter-build", _on_params),
+    # Last among the parameter builders: after boto3's resource layer has turned
+    # plain Python values into DynamoDB's typed ones, so every subscriber sees the
+    # parameters as the API takes them, whichever kind of client made the call.
+    ("before-parameter-build", _on_params, REGISTER_LAST),
     ("before-call", _on_before_call),
     ("after-call", _on_after_call),
+    # DynamoDB's answers also go first, before boto3's resource layer (which
+    # listens on this more specific event) turns their typed values into plain
+    # Python ones; the call is dispatched once (see _on_after_call).
+    ("after-call.dynamodb", _on_after_call, REGISTER_FIRST),
 )
 
 

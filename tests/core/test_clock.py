@@ -64,13 +64,14 @@ def test_call_at_runs_once_when_the_clock_reaches_the_moment(real):
     assert len(ran) == 2 and c.pending() == 0
 
 
-def test_due_actions_run_in_time_order_and_may_read_the_clock(real):
+def test_due_actions_run_in_time_order_each_at_its_own_moment(real):
     c = Clock()
     ran = []
     c.call_at(1_000_020.0, lambda: ran.append(("second", c.now())))
     c.call_at(1_000_010.0, lambda: ran.append(("first", c.now())))
     c.advance(60)
-    assert ran == [("first", 1_000_060.0), ("second", 1_000_060.0)]
+    assert ran == [("first", 1_000_010.0), ("second", 1_000_020.0)]
+    assert c.now() == 1_000_060.0
 
 
 def test_a_cancelled_action_does_not_run(real):
@@ -109,7 +110,7 @@ def test_peek_reads_the_time_without_running_what_falls_due(real):
     real.now += 20
     assert c.peek() == 1_000_020.0 and ran == [] and c.pending() == 1
     c.now()
-    assert ran == [1_000_020.0] and c.pending() == 0
+    assert ran == [1_000_010.0] and c.pending() == 0  # it ran at the moment it was due
 
 
 def test_frozen_holds_time_still_until_advanced_and_thaws_after(real):
@@ -125,3 +126,41 @@ def test_frozen_holds_time_still_until_advanced_and_thaws_after(real):
     assert c.now() >= 1_000_005.0  # thawed: real time again, never back
     real.now += 1
     assert c.now() > 1_000_005.0
+
+
+def test_an_action_runs_at_its_own_moment_and_schedules_from_there():
+    from labkit.core.clock import Clock
+
+    clock = Clock()
+    with clock.frozen():
+        start = clock.now()
+        seen = []
+
+        def check():
+            seen.append(round(clock.now() - start))
+            if len(seen) < 3:
+                clock.call_later(10, check)
+
+        clock.call_later(10, check)
+        clock.advance(3600)
+        assert seen == [10, 20, 30]  # not [3600, 3610, 3620]
+        assert round(clock.now() - start) == 3600
+
+
+def test_another_thread_reading_the_clock_does_not_wait_for_a_running_action():
+    import threading
+
+    from labkit.core.clock import Clock
+
+    clock = Clock()
+    answers = []
+
+    def action():  # like a health check calling a local server whose handler reads the clock
+        reader = threading.Thread(target=lambda: answers.append(clock.now()))
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive()
+
+    clock.call_later(1, action)
+    clock.advance(5)
+    assert len(answers) == 1

@@ -132,3 +132,33 @@ def test_a_call_knows_who_signs_it_and_its_user_agent(lab):
     (default_key, agent), (other_key, _) = seen
     assert default_key and default_key != "AKIAEXAMPLEKEY000001" and other_key == "AKIAEXAMPLEKEY000001"
     assert agent.startswith("Boto3/")
+
+
+def test_subscribers_see_typed_parameters_even_from_a_boto3_resource(lab):
+    import copy
+
+    import boto3
+
+    from labkit.core import hooks
+
+    seen = []
+
+    def remember(call, params):
+        seen.append(call.params.get("Item"))
+
+    def answer(call, parsed, status):
+        seen.append(copy.deepcopy(parsed.get("Item")))  # the resource converts this very dict afterwards
+
+    resource = boto3.resource("dynamodb", region_name="us-east-1")
+    table = resource.create_table(TableName="typed", BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
+    hooks.subscribe("params", "dynamodb", "PutItem", remember)
+    hooks.subscribe("after", "dynamodb", "GetItem", answer)
+    try:
+        table.put_item(Item={"id": 1, "name": "lamp"})
+        assert table.get_item(Key={"id": 1})["Item"] == {"id": 1, "name": "lamp"}  # the resource still converts
+    finally:
+        hooks.unsubscribe(remember)
+        hooks.unsubscribe(answer)
+    assert seen == [{"id": {"N": "1"}, "name": {"S": "lamp"}}] * 2
