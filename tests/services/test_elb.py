@@ -428,9 +428,12 @@ def test_instance_targets_reach_the_instance_app_and_follow_its_state(lab, shop)
     shop.listener(lb, forward(tg))
     assert requests.get("http://" + lb["DNSName"] + "/cart", timeout=5).text == f"{iid} /cart http"
     ec2.stop_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_stopped").wait(InstanceIds=[iid])  # stopping, then stopped, as on AWS
     assert [(s, r) for _, s, r in shop.health(tg)] == [("unused", "Target.InvalidState")]
     assert requests.get("http://" + lb["DNSName"] + "/", timeout=5).status_code == 503
     ec2.start_instances(InstanceIds=[iid])
+    ec2.get_waiter("instance_running").wait(InstanceIds=[iid])
+    lab.clock.advance(30)  # a health check interval: the restarted target passes its checks again
     assert [s for _, s, _ in shop.health(tg)] == ["healthy"]
     ec2.terminate_instances(InstanceIds=[iid])
     assert [s for _, s, _ in shop.health(tg)] == ["draining"]
