@@ -28,6 +28,7 @@ def utc(epoch):
 
 @pytest.fixture()
 def cw(lab):
+    lab.cloudwatch  # metrics are published from CloudWatch's first use on (its chapter says so)
     client = lab.client("cloudwatch")
     local.sample_now()
     return client
@@ -402,9 +403,7 @@ def test_step_functions_publish_started_and_succeeded(lab, cw, sfn_role):
     machine = sfn.create_state_machine(name="checkout", roleArn=sfn_role, definition=json.dumps(
         {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
-    for _ in range(50):
-        if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
-            break
+    assert lab.stepfunctions.wait_for_execution(sfn, execution)["status"] == "SUCCEEDED"  # describes until it ends
     dims = [{"Name": "StateMachineArn", "Value": machine}]
     assert total(cw, lab, "AWS/States", "ExecutionsStarted", dims) == 1
     assert total(cw, lab, "AWS/States", "ExecutionsSucceeded", dims) == 1

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from labkit.core import aws, hooks
+from labkit.core import aws, hooks, registry
 from labkit.core.clock import clock
 
 from . import metrics
@@ -273,6 +273,10 @@ def run_actions(alarm: Any, old_state: str, when: float) -> None:
                 notify_topic(alarm, arn, old_state, when)
             elif service == "lambda":
                 invoke_function(alarm, arn, old_state, when)
+            elif service == "autoscaling":
+                # A scaling policy: EC2 Auto Scaling's public function runs it (it also
+                # polls its alarms every minute, and runs a policy at most once a minute).
+                registry.ensure("autoscaling").alarm_action(arn, alarm)
             else:
                 raise NotImplementedError(f"labkit does not run {service or 'this kind of'} alarm actions")
         except Exception as error:  # noqa: BLE001  (a failed action is history, not an exception)
