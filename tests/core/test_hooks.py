@@ -125,12 +125,12 @@ def test_a_call_knows_who_signs_it_and_its_user_agent(lab):
     hooks.subscribe("before", "sqs", "ListQueues", remember)
     try:
         lab.client("sqs").list_queues()
-        boto3.client("sqs", region_name="us-east-1", aws_access_key_id="AKIAEXAMPLEKEY000001",
+        boto3.client("sqs", region_name="us-east-1", aws_access_key_id="FAKEKEYFORTESTS00001",
                      aws_secret_access_key="secret").list_queues()
     finally:
         hooks.unsubscribe(remember)
     (default_key, agent), (other_key, _) = seen
-    assert default_key and default_key != "AKIAEXAMPLEKEY000001" and other_key == "AKIAEXAMPLEKEY000001"
+    assert default_key and default_key != "FAKEKEYFORTESTS00001" and other_key == "FAKEKEYFORTESTS00001"
     assert agent.startswith("Boto3/")
 
 

@@ -272,7 +272,7 @@ def test_a_deleted_or_inactive_key_is_refused_and_unknown_keys_stay_the_administ
     assert _code(lambda: sqs.list_queues())[:2] == ("UnrecognizedClientException", 400)
     aws["iam"].delete_access_key(UserName="ana", AccessKeyId=keys["aws_access_key_id"])
     assert _code(lambda: sqs.list_queues())[0] == "UnrecognizedClientException"
-    made_up = boto3.client("sqs", region_name=REGION, aws_access_key_id="AKIAEXAMPLEKEY000001", aws_secret_access_key="x")
+    made_up = boto3.client("sqs", region_name=REGION, aws_access_key_id="FAKEKEYFORTESTS00001", aws_secret_access_key="x")
     assert _code(lambda: made_up.list_queues())[0] == "ok"
 
 
