@@ -16,7 +16,9 @@ The package is a house in layers (``pyproject.toml`` enforces them):
 - :mod:`labkit.services` - one package per simulated service (Lambda, SNS, EventBridge,
   Step Functions, DynamoDB, ElastiCache, RDS)
 - :mod:`labkit.check`    - exercise checks with points and feedback
-- :mod:`labkit.notebook` - diagrams, quizzes, pretty printing, chapter calculators, the book's renderer
+- :mod:`labkit.notebook` - diagrams, the account drawn from its state, quizzes, pretty printing,
+  chapter calculators, the book's renderer
+- :mod:`labkit.shop`     - the course's running example, built up to any chapter (``lab.shop``)
 - :mod:`labkit.grading`  - student copies and the auto-grader (``labkit release``, ``labkit grade``)
 """
 
@@ -27,6 +29,17 @@ _offline.install()  # before anything else: no client made after this line can r
 _names.install()  # and no requests/urllib connection to an AWS name either
 
 import labkit.services as _services  # noqa: E402  (declares the services; imports none of them)
+from labkit.core import registry as _registry  # noqa: E402
+
+# Two rooms on the handle that are not services: the course's shop, built up to
+# any chapter (lab.shop), and the account drawn from its real state (lab.account,
+# also lab.diagram()). Declared like services, imported at first use.
+_registry.declare(_registry.Service(
+    "shop", "labkit.shop",
+    summary="the course's web shop: built up to any chapter, deployed from CloudFormation, loaded and traced"))
+_registry.declare(_registry.Service(
+    "account", "labkit.notebook.account",
+    summary="the architecture that exists in the sandbox now, drawn from describe and list calls (lab.diagram())"))
 from labkit.check import between, contains, exercise, one_of, satisfies  # noqa: E402
 from labkit.core.errors import NotEmulated  # noqa: E402
 from labkit.core.offline import OfflineError  # noqa: E402
@@ -47,4 +60,4 @@ __all__ = [
     "start",
 ]
 __version__ = "0.2.0"
-del _services
+del _services, _registry

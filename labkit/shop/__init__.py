@@ -1,0 +1,1 @@
+"""The course's running example: one small web shop along the request path."""
