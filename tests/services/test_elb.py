@@ -175,6 +175,26 @@ def test_the_dns_name_reaches_the_listener_and_path_rules_route(storefront):
     assert served_by(requests.get(base + "/apiary", timeout=5)) == "web"  # "/api/*" needs the slash
 
 
+def test_a_traced_request_says_which_rule_and_target_routed_it(storefront):
+    """lab.elb.routed: the decision for a request that carried an X-Amzn-Trace-Id header."""
+    base = storefront["url"]
+    root = "1-00000001-aaaaaaaaaaaaaaaaaaaaaaaa"
+    requests.get(base + "/api/cart", headers={"X-Amzn-Trace-Id": f"Root={root}"}, timeout=5)
+    route = local.routed(f"Root={root}")
+    assert (route["rule"], route["action"], route["target_group"], route["target"], route["status"]) == \
+        (10, "forward", "api", "127.0.0.1", 200)
+    assert route["target_port"] == storefront["servers"][1].port
+    assert route["conditions"][0]["Field"] == "path-pattern"
+    requests.get(base + "/", headers={"X-Amzn-Trace-Id": "Root=1-00000002-bbbbbbbbbbbbbbbbbbbbbbbb"}, timeout=5)
+    assert local.routed("1-00000002-bbbbbbbbbbbbbbbbbbbbbbbb")["rule"] == "default"
+    requests.get(base + "/", timeout=5)  # no header: nothing remembered
+    assert local.routed("1-00000003-cccccccccccccccccccccccc") is None
+    storefront_lb = storefront["lb"]["LoadBalancerArn"]
+    for n in range(300):  # only the latest are kept
+        local.handle(storefront_lb, 80, HttpRequest("GET", "/", headers=[("X-Amzn-Trace-Id", f"Root=1-x-{n}")]))
+    assert local.routed(root) is None and local.routed("1-x-299")["status"] == 200
+
+
 def test_the_target_sees_forwarded_headers_and_the_host_untouched(storefront):
     seen = requests.get(storefront["url"] + "/api/cart?x=1", headers={"X-Forwarded-For": "203.0.113.7"},
                         timeout=5).json()

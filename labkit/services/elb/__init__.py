@@ -36,7 +36,7 @@ What this service adds (``lab.elb``)
     - ``AWS/ApplicationELB`` metrics in CloudWatch (:mod:`.metrics`).
 
 Helpers: :func:`url`, :func:`address`, :func:`handle` (one request,
-in-process), :func:`run_health_checks`, :func:`flush_metrics`,
+in-process), :func:`routed` (how a traced request was routed), :func:`run_health_checks`, :func:`flush_metrics`,
 :func:`proxy_v2_header`, :func:`parse_proxy_v2`.
 
 Limits (each said in the chapter where a reader could notice)
@@ -72,6 +72,7 @@ __all__ = [
     "parse_proxy_v2",
     "proxy_v2_header",
     "reset",
+    "routed",
     "run_health_checks",
     "url",
 ]
@@ -118,6 +119,19 @@ def address(name_or_arn: str) -> str:
 def handle(lb_arn: str, port: int, request: HttpRequest) -> HttpResponse:
     """One request through an Application Load Balancer listener, in-process (no socket)."""
     return alb.handle(lb_arn, port, request)
+
+
+def routed(trace_id: str) -> dict[str, Any] | None:
+    """How an Application Load Balancer routed the request sent with this
+    ``X-Amzn-Trace-Id`` (the whole header value or just its ``Root``): the
+    load balancer, listener port, rule (``"default"`` or its priority) and its
+    conditions, the action, the target group and the target chosen, and the
+    status answered. None for a request that never came, or is too old (the
+    latest 256 are kept). Only requests that carried the header are kept."""
+    root = trace_id
+    if "Root=" in trace_id:
+        root = alb.trace_root(HttpRequest("GET", "/", headers=[("X-Amzn-Trace-Id", trace_id)])) or trace_id
+    return alb.routed(root)
 
 
 def run_health_checks() -> None:

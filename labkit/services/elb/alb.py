@@ -20,7 +20,10 @@ in-process. For each request it
 
 3. answers itself when forwarding cannot work: **503** when the group has no
    routable target, **502** and **504** from :mod:`.targets`;
-4. adds the request's data points to the ``AWS/ApplicationELB`` metrics.
+4. adds the request's data points to the ``AWS/ApplicationELB`` metrics;
+5. remembers the routing decision of a request that arrived with an
+   ``X-Amzn-Trace-Id`` header (rule, target group, target, status), for
+   :func:`routed`: what a request tracer reads, as AWS's access logs would show it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import os
 import random
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http import HTTPStatus
@@ -50,6 +53,9 @@ _SECRET = os.urandom(16)  # signs stickiness cookies (AWS encrypts them)
 _COUNTERS: dict[str, itertools.count[int]] = defaultdict(itertools.count)
 _IN_FLIGHT: dict[tuple[str, str], int] = defaultdict(int)
 _LOCK = threading.Lock()
+#: Routing decisions of traced requests, by the Root of their X-Amzn-Trace-Id (the latest few only).
+_ROUTES: OrderedDict[str, dict[str, Any]] = OrderedDict()
+ROUTES_KEPT = 256
 
 
 def elb_error(status: int) -> HttpResponse:
@@ -67,30 +73,73 @@ def find_listener(lb: Any, port: int) -> Any | None:
     return None
 
 
+def trace_root(request: HttpRequest) -> str | None:
+    """The ``Root=`` field of the request's ``X-Amzn-Trace-Id`` header, if it has one."""
+    value = request.header("x-amzn-trace-id")
+    if not value:
+        return None
+    for part in value.split(";"):
+        key, _, field = part.strip().partition("=")
+        if key == "Root" and field:
+            return field
+    return None
+
+
+def routed(root: str) -> dict[str, Any] | None:
+    """How the load balancer routed the request whose ``X-Amzn-Trace-Id`` has
+    this ``Root``: ``load_balancer``, ``port``, ``rule`` (``"default"`` or its
+    priority), ``rule_arn``, ``conditions``, ``action``, ``target_group``,
+    ``target``, ``target_port``, ``status``; None if no such request came by.
+    Only the latest :data:`ROUTES_KEPT` traced requests are remembered."""
+    with _LOCK:
+        found = _ROUTES.get(root)
+        return dict(found) if found is not None else None
+
+
+def _remember(root: str | None, route: dict[str, Any], status: int) -> None:
+    if root is None:
+        return
+    route["status"] = status
+    with _LOCK:
+        _ROUTES[root] = route
+        _ROUTES.move_to_end(root)
+        while len(_ROUTES) > ROUTES_KEPT:
+            _ROUTES.popitem(last=False)
+
+
 def handle(lb_arn: str, port: int, request: HttpRequest) -> HttpResponse:
     """Answer one request arriving on the listener ``port`` of load balancer ``lb_arn``."""
     lb = state.balancer(lb_arn)
     listener = find_listener(lb, port) if lb is not None else None
     if listener is None:
         return elb_error(503)
+    root = trace_root(request)
+    route: dict[str, Any] = {"load_balancer": lb.name, "port": int(port), "rule": None, "rule_arn": None,
+                             "conditions": [], "action": None, "target_group": None, "target": None,
+                             "target_port": None}
     if request.method == "TRACE":
         metrics.request_done(lb_arn, None, 405, by_target=False)
+        _remember(root, route, 405)
         return elb_error(405)  # AWS: Application Load Balancers do not support TRACE
     rule = rules.choose_rule(listener.rules.values(), request)
     action = rules.final_action(rule.actions) if rule is not None else None
     kind = (action or {}).get("Type")
+    if rule is not None:
+        route.update(rule="default" if rule.is_default else int(rule.priority), rule_arn=rule.arn,
+                     conditions=list(rule.conditions or []), action=kind)
     if kind == "fixed-response":
         response = fixed_response(action or {})
         metrics.request_done(lb_arn, None, response.status, by_target=False)
-        return response
-    if kind == "redirect":
+    elif kind == "redirect":
         response = redirect(action or {}, request, port)
         metrics.request_done(lb_arn, None, response.status, by_target=False)
-        return response
-    if kind == "forward":
-        return forward(lb, port, action or {}, request)
-    metrics.request_done(lb_arn, None, 500, by_target=False)
-    return elb_error(500)  # authenticate actions alone are not emulated
+    elif kind == "forward":
+        response = forward(lb, port, action or {}, request, route)
+    else:
+        metrics.request_done(lb_arn, None, 500, by_target=False)
+        response = elb_error(500)  # authenticate actions alone are not emulated
+    _remember(root, route, response.status)
+    return response
 
 
 # --------------------------------------------------------------------------
@@ -248,13 +297,19 @@ def forwarded_headers(lb: Any, request: HttpRequest, port: int) -> list[tuple[st
     return headers
 
 
-def forward(lb: Any, port: int, action: dict[str, Any], request: HttpRequest) -> HttpResponse:
+def forward(lb: Any, port: int, action: dict[str, Any], request: HttpRequest,
+            route: dict[str, Any] | None = None) -> HttpResponse:
+    """Send the request to a target of the action's group; ``route`` (if given) gets the group and target chosen."""
+    route = route if route is not None else {}
     group_arn, group_cookies = choose_group(action, request)
     tg = state.target_group(group_arn) if group_arn else None
     if tg is None:
         metrics.request_done(lb.arn, None, 503, by_target=False)
         return elb_error(503)
+    route["target_group"] = tg.name
     record, target_cookies = choose_target(tg, request)
+    if record is not None:
+        route.update(target=record.target_id, target_port=record.port)
     if record is None:
         metrics.request_done(lb.arn, tg.arn, 503, by_target=False)
         return elb_error(503)
@@ -295,4 +350,5 @@ def reset() -> None:
     with _LOCK:
         _COUNTERS.clear()
         _IN_FLIGHT.clear()
+        _ROUTES.clear()
     targets.close_connections()
