@@ -19,19 +19,11 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 
+from common import median_ms
+
 import labkit
-
-
-def median_ms(call: Callable[[], object], rounds: int) -> float:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def compare(call: Callable[[], object], rounds: int, on: Callable[[], None], off: Callable[[], None],
@@ -42,9 +34,9 @@ def compare(call: Callable[[], object], rounds: int, on: Callable[[], None], off
     floors, recorded = [], []
     for _ in range(blocks):
         off()
-        floors.append(median_ms(call, rounds // blocks))
+        floors.append(median_ms(call, rounds // blocks, warmup=0))
         on()
-        recorded.append(median_ms(call, rounds // blocks))
+        recorded.append(median_ms(call, rounds // blocks, warmup=0))
     return statistics.median(floors), statistics.median(recorded)
 
 

@@ -16,23 +16,11 @@ Run: ``.venv/bin/python bench/bench_lambda.py [rounds]``
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
+
+from common import median_ms
 
 import labkit
-
-
-def median_ms(call: Callable[[], object], rounds: int) -> float:
-    for _ in range(20):  # warm up
-        call()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
 
 
 def main(rounds: int = 500) -> None:
