@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from labkit.core import hooks, loopback, names, seams
 from labkit.services import ec2 as local
+from tests.support.lifecycle import assert_nothing_left_running
 
 AMI = "ami-12c6146b"
 EC2_TRUST = {"Version": "2012-10-17", "Statement": [
@@ -403,8 +404,7 @@ def test_reset_stops_every_app_and_forgets_transitions(lab, instance):
     launch(lab)
     assert len(loopback.live_servers()) == 1 and local.lifecycle._DUE
     lab.reset()
-    assert loopback.live_servers() == []
-    assert names.bindings() == {}
+    assert_nothing_left_running()
     assert local.lifecycle._DUE == {} and local.registered_apps() == {}
 
 

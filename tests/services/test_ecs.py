@@ -11,8 +11,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from labkit.core import hooks, loopback, names, seams
+from labkit.core import hooks, loopback, seams
 from labkit.services import ecs as local
+from tests.support.lifecycle import assert_nothing_left_running
 
 
 def shop_web(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -414,7 +415,7 @@ def test_reset_stops_every_task_and_forgets_every_service(lab, cluster):
     lab.clock.advance(10)
     assert len(loopback.live_servers()) == 2
     lab.reset()
-    assert loopback.live_servers() == [] and names.bindings() == {}
+    assert_nothing_left_running()
     assert local.services.services() == [] and local.tasks.runs() == [] and lab.ecs.registered_images() == {}
 
 

@@ -20,6 +20,7 @@ from redis.retry import Retry
 from labkit.core import hooks, loopback, seams
 from labkit.services import elasticache as local
 from labkit.services.elasticache import deployments
+from tests.support.lifecycle import assert_nothing_left_running
 
 
 @pytest.fixture()
@@ -474,15 +475,6 @@ def test_instance_attributes_named_in_seams_exist_on_real_objects(lab, ec):
 
 # ---- lifecycle ---------------------------------------------------------------------
 
-def wait_for_threads(count: int, timeout: float = 10.0) -> int:
-    """The number of live threads, once it is down to ``count`` (or the timeout passed):
-    connection threads end a moment after their server closed them."""
-    deadline = time.monotonic() + timeout
-    while threading.active_count() > count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return threading.active_count()
-
-
 def test_reset_stops_every_server_and_thread(lab, ec):
     lab.elasticache  # noqa: B018
     threads_before, servers_before = threading.active_count(), len(loopback.live_servers())
@@ -497,10 +489,8 @@ def test_reset_stops_every_server_and_thread(lab, ec):
     assert len(loopback.live_servers()) == 2 + 3 + 2  # memcached nodes; members, primary and reader
     assert threading.active_count() > threads_before
     lab.reset()
-    assert loopback.live_servers() == []
+    assert_nothing_left_running(threads_before)
     assert deployments.STATE.deployments == {} and deployments.STATE.group_sizes == {}
-    assert wait_for_threads(threads_before) == threads_before
-    assert not [t.name for t in threading.enumerate() if t.name.startswith("labkit-")]
 
 
 def test_new_cluster_gets_fresh_servers_after_reset(lab, ec):

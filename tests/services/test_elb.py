@@ -26,11 +26,12 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from labkit.core import hooks, loopback, seams
+from labkit.core import hooks, seams
 from labkit.core.httpfront import HttpFront, HttpRequest, HttpResponse
 from labkit.core.loopback import LoopbackServer
 from labkit.services import elb as local
 from labkit.services.elb import health
+from tests.support.lifecycle import assert_nothing_left_running
 
 # ---- targets on 127.0.0.1 -------------------------------------------------------------
 
@@ -718,7 +719,7 @@ def test_reset_stops_every_server(lab, shop, storefront):
     requests.get(storefront["url"] + "/", timeout=5)
     assert len(local.fronts.fronts()) == 2
     lab.reset()
-    assert loopback.live_servers() == []
+    assert_nothing_left_running()
     assert local.fronts.fronts() == {} and health._RECORDS == {}
 
 
