@@ -316,6 +316,12 @@ def read_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     return nbformat.read(os.fspath(path), as_version=4)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and :func:`os.replace`,
     so a reader never sees a half-written file."""
@@ -323,6 +329,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it (mkstemp makes 0600): a class's shared folder can read it
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(tmp, target)

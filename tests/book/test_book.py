@@ -25,6 +25,7 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
 from labkit.check import RESULT_MIME
+from labkit.grading.release import read_notebook, student_copy
 from tests.notebooks import executions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,21 @@ def test_lab_page_hides_solutions_and_grading_checks(build):
     assert "Exercise 1: attach a dead-letter queue: 4/4 points" in lab
     # The grader's JSON is for machines only.
     assert RESULT_MIME not in lab
+
+
+def test_a_labs_download_is_the_learners_copy(build):
+    """The download button serves ``_sources/labs/<lab>.ipynb``: the student copy,
+    with neither the worked solutions nor a hidden check in it."""
+    labs = sorted((ROOT / "labs").glob("*.ipynb"))
+    for lab in labs:
+        copies = list((build.html / "_sources" / "labs").glob(f"{lab.stem}.ipynb*"))
+        assert copies, f"no downloadable copy of {lab.stem}"
+        for copy in copies:
+            text = copy.read_text(encoding="utf-8")
+            assert "BEGIN SOLUTION" not in text and '"hidden"' not in text and "(grading)" not in text, copy
+            assert text == nbformat.writes(student_copy(read_notebook(lab))) + "\n", copy
+    walkthrough = (build.html / "_sources" / "notebooks" / "sqs.ipynb").read_text(encoding="utf-8")
+    assert walkthrough == (ROOT / "notebooks" / "sqs.ipynb").read_text(encoding="utf-8")
 
 
 def test_quiz_works_without_a_kernel(build):

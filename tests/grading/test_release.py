@@ -249,3 +249,38 @@ def test_the_student_copy_fails_every_check_and_the_source_passes_them_all() -> 
     assert [r["exercise"] for r in student_reports] == ["queue", "dlq", "choice"]  # no hidden check
     checks = [c for r in student_reports for c in r["checks"]]
     assert len(checks) == 5 and not any(c["passed"] for c in checks)
+
+
+def test_the_books_lab_downloads_become_student_copies(tmp_path):
+    """What the Sphinx extension does once the HTML is built: each lab's copied
+    source (``_sources/labs/<lab>.ipynb``) is replaced by its student copy;
+    a walkthrough's stays as it was."""
+    from labkit.grading.downloads import replace_lab_sources
+
+    root = Path(__file__).resolve().parents[2]
+    sources = {"labs/sqs": root / "labs" / "sqs.ipynb", "notebooks/sqs": root / "notebooks" / "sqs.ipynb",
+               "book/sqs": root / "book" / "sqs.md"}
+    for docname, source in sources.items():
+        copied = tmp_path / "_sources" / (docname + source.suffix)
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        copied.write_bytes(source.read_bytes())
+    replaced = replace_lab_sources(tmp_path, sources)
+    assert replaced == [tmp_path / "_sources" / "labs" / "sqs.ipynb"]
+    lab = nbformat.read(replaced[0], as_version=4)
+    assert lab == student_copy(nbformat.read(sources["labs/sqs"], as_version=4))
+    assert not any("hidden" in cell.metadata.get("tags", []) for cell in lab.cells)
+    assert "BEGIN SOLUTION" not in replaced[0].read_text()
+    assert (tmp_path / "_sources" / "notebooks" / "sqs.ipynb").read_bytes() == sources["notebooks/sqs"].read_bytes()
+
+
+def test_student_copies_are_readable_by_the_class(tmp_path):
+    """A released copy gets the mode ``open()`` would give it (0644 under the usual
+    umask 022), not the 0600 of a temporary file: a shared folder can serve it."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        (written,) = release(Path(__file__).resolve().parents[2] / "labs" / "sqs.ipynb", tmp_path)
+    finally:
+        os.umask(old)
+    assert written.stat().st_mode & 0o777 == 0o644
