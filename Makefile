@@ -17,7 +17,7 @@ help:
 	@echo "make test       lint, then the whole test suite (labkit, notebooks, labs, grading, book build)"
 	@echo "make test-fast  lint, then every test that executes no notebook (the inner loop)"
 	@echo "make lint       ruff and the import-linter contracts (pyproject.toml)"
-	@echo "make lab        open JupyterLab on labs/"
+	@echo "make lab        open JupyterLab on the course (walkthroughs in notebooks/, labs in labs/)"
 	@echo "make bench      print benchmark figures (LABKIT_BENCH_SKIP_SUITE=1 skips timing make test)"
 	@echo "make release    write student copies of every lab into release/"
 
@@ -56,8 +56,14 @@ test-fast: $(STAMP) lint
 	@echo "==> running the tests that execute no notebook, with $(JOBS) workers"
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup -m "not notebook" tests
 
+# JupyterLab at the course's root (book/, notebooks/ and labs/ all open), offline:
+# no update check, no news feed, no PyPI extension search; --allow-root when run as root.
+LAB_FLAGS := --ServerApp.root_dir=$(CURDIR) --LabApp.extension_manager=readonly \
+	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate --LabApp.news_url=None \
+	$(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP) graphviz
-	@$(BIN)/jupyter lab labs/
+	@$(BIN)/jupyter lab $(LAB_FLAGS)
 
 bench: $(STAMP) graphviz
 	@$(BIN)/python bench/run.py
