@@ -243,6 +243,53 @@ def _target_of(service: str, params: Mapping[str, Any]) -> str:
     return service
 
 
+def _template_matches(template: str, path: str) -> bool:
+    wanted, given = template.strip("/").split("/"), path.strip("/").split("/")
+    for n, part in enumerate(wanted):
+        if part.startswith("{") and part.endswith("+}"):
+            return len(given) > n
+        if n >= len(given) or (part != given[n] and not (part.startswith("{") and part.endswith("}"))):
+            return False
+    return len(wanted) == len(given)
+
+
+def _api_hops(host: str, path: str, method: str, status: int) -> list[Hop]:
+    """The API Gateway stage, resource and integration a request to an invoke URL went through."""
+    apigateway = registry.ensure("apigateway")
+    parsed = apigateway.parse_host(host)
+    if parsed is None:
+        return []
+    api_id, region = parsed
+    stage, _, rest = path.lstrip("/").partition("/")
+    client = aws.internal_client("apigateway", region)
+    try:
+        resources = [item for page in client.get_paginator("get_resources").paginate(restApiId=api_id)
+                     for item in page["items"]]
+    except Exception:  # noqa: BLE001  (no such API: API Gateway answered 403 itself)
+        resources = []
+    exact = [r for r in resources if r["path"] == "/" + rest]
+    matched = exact or [r for r in resources if _template_matches(r["path"], "/" + rest)]
+    resource = matched[0] if matched else None
+    methods = (resource or {}).get("resourceMethods") or {}
+    verb = method if method in methods else "ANY" if "ANY" in methods else None
+    if resource is None or verb is None:
+        return [Hop("API Gateway", f"stage {stage}", f"no method for {method} /{rest}; answered {status}",
+                    {"api_id": api_id, "stage": stage})]
+    integration = {}
+    try:
+        integration = client.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=verb)
+    except Exception:  # noqa: BLE001  (a method without an integration)
+        pass
+    kind, uri = integration.get("type", "?"), integration.get("uri", "")
+    hops = [Hop("API Gateway", f"stage {stage}, {verb} {resource['path']}", f"{kind} integration; answered {status}",
+                {"api_id": api_id, "stage": stage, "resource": resource["path"], "method": verb, "type": kind,
+                 "uri": uri})]
+    if ":lambda:path/" in uri:
+        function = uri.split("/functions/", 1)[-1].split("/invocations", 1)[0].rsplit(":function:", 1)[-1]
+        hops.append(Hop("backend", function.split(":", 1)[0], "Lambda function ran", {"function": function}))
+    return hops
+
+
 def _call_hops(calls: Iterable[tuple[str, str, dict[str, Any], int]]) -> list[Hop]:
     hops = []
     for service, operation, params, status in calls:
@@ -286,20 +333,23 @@ def _app_hops(headers: Mapping[str, str], body: Any, databases: list[str] | None
     said = body if isinstance(body, dict) else {}
     hops = []
     instance = _header(headers, "X-Shop-Instance") or said.get("instance")
+    task = _header(headers, "X-Shop-Task") or said.get("task")
     if instance:
-        where = _header(headers, "X-Shop-Backend") or ("EC2 instance" if str(instance).startswith("i-") else "task")
-        hops.append(Hop("backend", str(instance), f"{where} ran the app", {"instance": instance}))
+        hops.append(Hop("backend", str(instance), "EC2 instance ran the storefront", {"instance": instance}))
+    elif task:
+        hops.append(Hop("backend", str(task), "ECS task ran the cart", {"task": task}))
     cache = _header(headers, "X-Shop-Cache") or said.get("cache")
     if cache:
         endpoint = _header(headers, "X-Shop-Cache-Node") or _parameter("cache/endpoint")
-        node = endpoint.split(".", 1)[0] if endpoint else "shop-cache"
+        node = "shop-cache" + (f" ({endpoint})" if endpoint else "")
         words = {"hit": "hit: answered from the cache, no database read",
                  "miss": "miss: the app read the database, then filled the cache",
                  "none": "no cache yet: nothing to ask"}.get(str(cache), str(cache))
         hops.append(Hop("cache", node, words, {"cache": cache}))
     database = _header(headers, "X-Shop-Db") or said.get("db") or (", ".join(databases) if databases else None)
     query = _header(headers, "X-Shop-Query")
-    if database or query or said.get("source") == "database":
+    read_database = said.get("source") == "database" and str(cache) != "hit"
+    if database or query or read_database:
         endpoint = _parameter("db/reader") or _parameter("db/endpoint")
         via = f" through {endpoint.split(':', 1)[0]}" if endpoint else ""
         words = (query or "read the product") + via
@@ -352,13 +402,10 @@ def trace(url_or_path: str, *, method: str = "GET", json: Any = None, headers: M
         body: Any = answer.json()
     except ValueError:
         body = answer.text
+    hops += _api_hops(host, urlsplit(url).path, method, answer.status_code)
     route = _route_hop(root)
     if route is not None:
         hops.append(route)
-    elif _header(answer.headers, "x-amzn-RequestId") or _header(answer.headers, "x-amz-apigw-id"):
-        hops.append(Hop("API Gateway", urlsplit(url).path,
-                        f"{method} {urlsplit(url).path}: answered {answer.status_code}",
-                        {"request_id": _header(answer.headers, "x-amzn-RequestId")}))
     after = _db_connections()
     databases = sorted(i for i, n in after.items() if n > connections.get(i, 0))
     hops += _app_hops(answer.headers, body, databases)
