@@ -61,8 +61,10 @@ from typing import Any
 
 from . import apps, chapters
 from .model import CHAPTERS, NAMES, Shop, chapters_through
+from .traffic import Hop, LoadResult, Trace, load, trace
 
-__all__ = ["CHAPTERS", "NAMES", "SEAMS", "Shop", "build", "built", "install", "reset"]
+__all__ = ["CHAPTERS", "NAMES", "SEAMS", "Hop", "LoadResult", "Shop", "Trace", "build", "built", "install", "load", "reset",
+           "trace"]
 
 SEAMS: tuple[Any, ...] = ()
 
