@@ -1,0 +1,73 @@
+"""The account drawn: a :class:`~labkit.notebook.diagrams.Figure` in the house
+style that also carries the graph it was drawn from.
+
+The picture has one cluster per part of the book; under it the figure lists
+what is in the account but is not a box (security groups, parameter
+groups...), what it could not draw, and what it could not read. Its output
+carries the same facts for machines, in the display metadata under
+``labkit.account`` (:meth:`AccountFigure._repr_mimebundle_`): the names drawn
+and the resources created but not drawn, which is how the test suite checks
+every walkthrough's drawing.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from labkit.notebook import diagrams
+
+from .model import PARTS, Account
+
+#: The key of the figure's display metadata.
+METADATA_KEY = "labkit.account"
+
+
+@dataclass
+class AccountFigure(diagrams.Figure):
+    """A drawing of the account, with the account it was drawn from."""
+
+    account: Account = field(default_factory=lambda: Account(""))
+
+    def _extras_html(self) -> str:
+        rows = []
+        if self.account.details:
+            items = "".join(f"<li>{html.escape(heading)}: {html.escape(', '.join(names))}</li>"
+                            for heading, names in self.account.details.items())
+            rows.append(f"<p>Also in the account, not drawn as boxes:</p><ul>{items}</ul>")
+        if self.account.undrawn:
+            rows.append(f"<p><strong>Created in this sandbox but not drawn:</strong> "
+                        f"{html.escape(', '.join(self.account.undrawn))}</p>")
+        if self.account.notes:
+            rows.append("".join(f"<p><em>{html.escape(note)}</em></p>" for note in self.account.notes))
+        return f'<div class="labkit-account" style="font-size:0.9em">{"".join(rows)}</div>' if rows else ""
+
+    def _repr_html_(self) -> str:
+        return super()._repr_html_() + self._extras_html()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, str], dict[str, Any]]:
+        data = {"text/html": self._repr_html_(), "text/plain": repr(self)}
+        return data, {METADATA_KEY: self.account.to_json()}
+
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        if self.account.undrawn:
+            text += "\nCreated but not drawn: " + ", ".join(self.account.undrawn)
+        return text
+
+
+def draw_account(account: Account, title: str, *, require_graphviz: bool | None = None) -> AccountFigure:
+    """Draw ``account`` in the house style, its alt text generated from the same graph."""
+    alt = account.alt()
+    nodes = {key: (node.kind, node.label) for key, node in account.nodes.items()}
+    if not nodes:
+        nodes = {"empty": ("note", f"nothing to draw in {account.region}")}
+    clusters = {}
+    for part in PARTS:
+        members = [key for key, node in account.nodes.items() if node.part == part]
+        if members:
+            clusters[part[:1].upper() + part[1:]] = members
+    figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=list(account.edges), clusters=clusters,
+                           require_graphviz=require_graphviz)
+    return AccountFigure(figure.title, figure.alt, figure.png, figure.problem, account=account)
