@@ -3,7 +3,10 @@ queues keep their order; the seam sits where it was tested."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from botocore.exceptions import ClientError
 
 from labkit.core import registry, seams
 from labkit.services import sqs as sqs_service
@@ -79,5 +82,65 @@ def test_the_seam_matches_moto_and_is_patched(lab, sqs):
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends[lab.account_id][lab.region].get_queue("q")
+    objects = {"Queue": queue, "Message": queue._messages[0]}
     for seam in (s for s in sqs_service.SEAMS if s.instance):
-        assert hasattr(queue, seam.qualname.rsplit(".", 1)[1]), seam.path
+        owner, name = seam.qualname.rsplit(".", 1)
+        assert hasattr(objects[owner], name), seam.path
+
+
+def _dlq_pair(sqs, name, max_receives=1):
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src = sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)})})["QueueUrl"]
+    return src, dlq, dlq_arn
+
+
+def _to_dlq(sqs, src, bodies):
+    for body in bodies:
+        sqs.send_message(QueueUrl=src, MessageBody=body)
+    for _ in range(3):  # received without being deleted: the next receive moves them
+        sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10)
+
+
+def test_a_redrive_moves_the_dead_letters_back_to_their_source_queue(sqs):
+    src, dlq, dlq_arn = _dlq_pair(sqs, "orders")
+    _to_dlq(sqs, src, ["a", "b", "c"])
+    assert sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "3"
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn)["TaskHandle"]
+    (task,) = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert (task["TaskHandle"], task["Status"], task["ApproximateNumberOfMessagesMoved"]) == (handle, "COMPLETED", 3)
+    assert "DestinationArn" not in task
+    assert drain(sqs, dlq) == []
+    got = sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"])["Messages"]
+    assert sorted(m["Body"] for m in got) == ["a", "b", "c"]
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in got} == {"1"}  # a fresh start
+
+
+def test_a_redrive_to_another_queue_and_the_refusals(sqs):
+    src, dlq, dlq_arn = _dlq_pair(sqs, "pay")
+    other = sqs.create_queue(QueueName="pay-replay")["QueueUrl"]
+    other_arn = sqs.get_queue_attributes(QueueUrl=other, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    _to_dlq(sqs, src, ["x"])
+    sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=other_arn, MaxNumberOfMessagesPerSecond=5)
+    assert drain(sqs, other) == ["x"]
+    latest = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"][0]
+    assert (latest["DestinationArn"], latest["MaxNumberOfMessagesPerSecond"]) == (other_arn, 5)
+
+    def code(**kwargs):
+        with pytest.raises(ClientError) as caught:
+            sqs.start_message_move_task(**kwargs)
+        return caught.value.response["Error"]["Code"]
+
+    assert code(SourceArn=other_arn) == "InvalidParameterValue"  # not anybody's dead-letter queue
+    assert code(SourceArn=other_arn.replace("pay-replay", "nothing")) == "ResourceNotFoundException"
+    assert code(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=501) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as caught:
+        sqs.cancel_message_move_task(TaskHandle=latest["TaskHandle"])
+    assert caught.value.response["Error"]["Code"] == "UnsupportedOperation"  # it has already completed
+    # a second source naming the same DLQ: without a destination, labkit says what it cannot know
+    sqs.create_queue(QueueName="pay-2", Attributes={"RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})})
+    assert code(SourceArn=dlq_arn) == "LabkitNotEmulated"
+    sqs.list_queues()  # the service keeps serving
