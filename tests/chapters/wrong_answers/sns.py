@@ -2,36 +2,26 @@
 
 from tests.chapters.wrong_answers import Wrong
 
-FEED = '''
-def create_price_feed(prefix: str) -> dict:
-    topic = sns.create_topic(Name=f"{prefix}-prices.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
-    wholesale_url, wholesale_arn = make_queue(f"{prefix}-wholesale.fifo", FifoQueue="true")
-    search_url, search_arn = make_queue(f"{prefix}-search")
-    for url, arn in ((wholesale_url, wholesale_arn), (search_url, search_arn)):
-        allow_topic(url, arn, topic)
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return {"topic_arn": topic, "wholesale_url": wholesale_url, "search_url": search_url}
-
-
-def publish_update(topic_arn: str, update: dict) -> None:
-    sns.publish(TopicArn=topic_arn, Message=json.dumps(update), MessageGroupId="prices",
-                MessageDeduplicationId=update["update_id"])
+NETS = '''
+def subscribe_consumers(shop: dict) -> None:
+    allow_topic(shop["warehouse_dlq_url"], shop["warehouse_dlq_arn"], shop["topic_arn"])
+    warehouse = {"RawMessageDelivery": "true", "FilterPolicyScope": "MessageBody",
+                 "FilterPolicy": json.dumps({"ship": [True]}),
+                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": shop["warehouse_dlq_arn"]})}
+    sub = sns.subscribe(TopicArn=shop["topic_arn"], Protocol="sqs", Endpoint=shop["warehouse_arn"],
+                        Attributes=warehouse, ReturnSubscriptionArn=True)["SubscriptionArn"]
+    for name, value in warehouse.items():
+        sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName=name, AttributeValue=value)
+    LOYALTY_NET
 '''
 
-STANDARD_FEED = '''
-def create_price_feed(prefix: str) -> dict:
-    topic = sns.create_topic(Name=f"{prefix}-prices")["TopicArn"]
-    wholesale_url, wholesale_arn = make_queue(f"{prefix}-wholesale")
-    search_url, search_arn = make_queue(f"{prefix}-search")
-    for url, arn in ((wholesale_url, wholesale_arn), (search_url, search_arn)):
-        allow_topic(url, arn, topic)
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return {"topic_arn": topic, "wholesale_url": wholesale_url, "search_url": search_url}
+ON_FAILURE = """sns.subscribe(TopicArn=shop["topic_arn"], Protocol="lambda", Endpoint=shop["loyalty_arn"])
+    lam.put_function_event_invoke_config(FunctionName=shop["loyalty_function"], MaximumRetryAttempts=2,
+                                         DestinationConfig={"OnFailure": {"Destination": shop["loyalty_failures_arn"]}})"""
 
-
-def publish_update(topic_arn: str, update: dict) -> None:
-    sns.publish(TopicArn=topic_arn, Message=json.dumps(update))
-'''
+SUBSCRIPTION_DLQ = """allow_topic(shop["loyalty_failures_url"], shop["loyalty_failures_arn"], shop["topic_arn"])
+    sns.subscribe(TopicArn=shop["topic_arn"], Protocol="lambda", Endpoint=shop["loyalty_arn"], Attributes={
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": shop["loyalty_failures_arn"]})})"""
 
 WRONG = [
     Wrong("fanout", "the billing queue gets the SNS envelope (no raw delivery)",
@@ -86,7 +76,12 @@ def publish_payment(topic: str, payment: dict) -> None:
         "amount": {"DataType": "Number", "StringValue": str(payment["amount"])},
     })
 ''', loses=("still gets every message",), hidden_too=True),
-    Wrong("feed", "FIFO, but one message group for every SKU", source=FEED, loses=("not blocked",)),
-    Wrong("feed", "a standard topic and standard queues, no group or deduplication ids",
-          source=STANDARD_FEED, loses=("reaches wholesale once",), hidden_too=True),
+    Wrong("nets", "a subscription DLQ for the loyalty function, whose failures come after delivery",
+          source=NETS.replace("LOYALTY_NET", SUBSCRIPTION_DLQ), loses=("tried 3 times",), hidden_too=True),
+    Wrong("nets", "the filter policy on message attributes, which the publisher does not send",
+          source=NETS.replace('"FilterPolicyScope": "MessageBody",', "").replace("LOYALTY_NET", ON_FAILURE),
+          loses=("exactly the orders to ship",), hidden_too=True),
+    Wrong("nets", "the warehouse DLQ without a policy that lets the topic in",
+          source=NETS.replace('    allow_topic(shop["warehouse_dlq_url"], shop["warehouse_dlq_arn"], shop["topic_arn"])\n', "")
+          .replace("LOYALTY_NET", ON_FAILURE), loses=("waits in the warehouse's dead-letter queue",), hidden_too=True),
 ]
