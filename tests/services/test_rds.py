@@ -142,6 +142,55 @@ def test_replica_lag_is_measured_on_the_sandbox_clock(lab, rds):
         lrds.set_replica_lag("t-clock", 1)  # the source is no replica
 
 
+def test_connections_accepted_counts_per_instance_and_reset_forgets(lab, rds):
+    ep = make_instance(rds, "t-count")["Endpoint"]["Address"]
+    seed(open_(ep), "lamp")
+    rep = rds.create_db_instance_read_replica(DBInstanceIdentifier="t-count-r", SourceDBInstanceIdentifier="t-count")
+    before = lrds.connections_accepted("t-count")
+    for _ in range(3):
+        open_(rep["DBInstance"]["Endpoint"]["Address"]).close()
+    assert (lrds.connections_accepted("t-count") - before, lrds.connections_accepted("t-count-r")) == (0, 3)
+    with pytest.raises(sqlite3.OperationalError):
+        lrds.connect(ep, user=USER, password="wrong")  # a refused connection is not counted
+    assert lrds.connections_accepted("t-count") == before
+    lab.reset()
+    assert lrds.connections_accepted("t-count-r") == 0
+
+
+def test_replica_lag_is_published_to_cloudwatch_once_a_sandbox_minute(lab, aws, rds):
+    cw = aws["cloudwatch"]
+    make_instance(rds, "t-cw")
+    rds.create_db_instance_read_replica(DBInstanceIdentifier="t-cw-r", SourceDBInstanceIdentifier="t-cw")
+    cw.put_metric_alarm(AlarmName="t-cw-lag", Namespace="AWS/RDS", MetricName="ReplicaLag",
+                        Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "t-cw-r"}], Statistic="Maximum",
+                        Period=60, EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=60,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="breaching")
+    lab.clock.advance(180)  # the default lag: well below the threshold
+    assert cw.describe_alarms(AlarmNames=["t-cw-lag"])["MetricAlarms"][0]["StateValue"] == "OK"
+    lrds.set_replica_lag("t-cw-r", 90)
+    lab.clock.advance(180)
+    assert cw.describe_alarms(AlarmNames=["t-cw-lag"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    now = datetime.fromtimestamp(lab.clock.now(), timezone.utc)
+    points = cw.get_metric_statistics(Namespace="AWS/RDS", MetricName="ReplicaLag",
+                                      Dimensions=[{"Name": "DBInstanceIdentifier", "Value": "t-cw-r"}],
+                                      StartTime=datetime.fromtimestamp(lab.clock.now() - 360, timezone.utc), EndTime=now,
+                                      Period=60, Statistics=["Maximum", "SampleCount"], Unit="Seconds")["Datapoints"]
+    values = [p["Maximum"] for p in sorted(points, key=lambda p: p["Timestamp"])]
+    assert len(values) >= 5 and all(p["SampleCount"] == 1 for p in points)  # one data point a minute
+    assert values[0] == storage.DEFAULT_REPLICA_LAG and values[-1] == 90
+    assert not [m for m in cw.list_metrics(Namespace="AWS/RDS")["Metrics"]
+                if m["Dimensions"] != [{"Name": "DBInstanceIdentifier", "Value": "t-cw-r"}]]  # replicas only
+    rds.delete_db_instance(DBInstanceIdentifier="t-cw-r", SkipFinalSnapshot=True)
+    lab.clock.advance(120)
+    assert not metrics_module().publish(lab.clock.now())  # no replica, nothing published
+
+
+def metrics_module():
+    from labkit.services.rds import metrics
+
+    return metrics
+
+
 def test_promote_keeps_only_applied_changes_and_becomes_writable(rds):
     ep = make_instance(rds, "t-pro")["Endpoint"]["Address"]
     primary = open_(ep)

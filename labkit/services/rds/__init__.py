@@ -23,11 +23,14 @@ is missing and a new parameter group holds no engine parameters.
   (:class:`sqlite3.Connection`) to the instance an endpoint leads to *now*
   (:func:`resolve`, :mod:`.endpoints`), with the port, master user and
   password, database name and ``max_connections`` (read from the instance's
-  DB parameter group when it boots) checked;
+  DB parameter group when it boots) checked; :func:`connections_accepted`
+  counts the connections each instance accepted;
 - the data (:mod:`.storage`): one SQLite file per RDS DB instance, one per
   Aurora cluster volume, opened read-only on readers and replicas;
 - read replicas (:mod:`.replication`) that apply changes :func:`set_replica_lag`
   seconds after they commit; :func:`replica_lag`, :func:`wait_for_replica`;
+  each replica's ``ReplicaLag`` published to CloudWatch (``AWS/RDS``) once a
+  sandbox minute (:mod:`.metrics`);
 - the control plane's effects (:mod:`.control`): reboots and failovers drop
   open connections; snapshots and restores copy data (labkit keeps every
   committed version of each database, see :data:`HISTORY_LIMIT`);
@@ -52,13 +55,17 @@ checked against the API.
 
 from __future__ import annotations
 
+from typing import Any
+
+from labkit.core import hooks
 from labkit.services.rds import catalogue_api as _catalogue_api
 from labkit.services.rds import control as _control
 from labkit.services.rds import endpoints as _endpoints
+from labkit.services.rds import metrics as _metrics
 from labkit.services.rds import replication as _replication
 from labkit.services.rds import storage as _storage
 from labkit.services.rds.catalogue_api import NotEmulated
-from labkit.services.rds.connections import RdsConnection, connect
+from labkit.services.rds.connections import RdsConnection, connect, connections_accepted
 from labkit.services.rds.endpoints import Target, resolve
 from labkit.services.rds.failures import fail_instance, recover_instance
 from labkit.services.rds.replication import replica_lag, wait_for_replica
@@ -73,6 +80,7 @@ __all__ = [
     "RdsConnection",
     "Target",
     "connect",
+    "connections_accepted",
     "fail_instance",
     "install",
     "recover_instance",
@@ -88,19 +96,30 @@ def set_replica_lag(replica_id: str, seconds: float) -> None:
     """Make the RDS read replica ``replica_id`` apply changes ``seconds`` after they commit.
 
     This stands for the network and load that make real replicas lag; it is not an
-    AWS setting. The seconds are sandbox seconds (``lab.clock``).
+    AWS setting. The seconds are sandbox seconds (``lab.clock``). The replica's
+    CloudWatch metric ``AWS/RDS`` ``ReplicaLag`` reports this value once a sandbox minute.
     """
     with _storage.LOCK:
         _endpoints.sync()
         _replication.set_lag(replica_id, seconds)
+    _metrics.ensure()
+
+
+def _after_replica(call: hooks.Call, parsed: dict[str, Any], status: int) -> None:
+    """A new read replica: its ReplicaLag is published from the next sandbox minute."""
+    if status < 300 and "Error" not in (parsed or {}):
+        ident = (parsed or {}).get("DBInstance", {}).get("DBInstanceIdentifier") or call.params.get("DBInstanceIdentifier")
+        _metrics.ensure(ident, call.region)
 
 
 def install() -> None:
     """Follow the RDS control plane's calls (the registry calls this once, at first use)."""
     _control.subscribe()
     _catalogue_api.subscribe()
+    hooks.subscribe("after", "rds", "CreateDBInstanceReadReplica", _after_replica)
 
 
 def reset() -> None:
     """Forget every database, snapshot, replica link and outage (``lab.reset()``)."""
     _storage.reset()
+    _metrics.reset()

@@ -193,7 +193,16 @@ def connect(
             instance_id = target.instance_id
             conn.create_function("aurora_db_instance_identifier", 0, lambda: instance_id)
         live.add(conn)
+        STATE.accepted[target.instance_id] = STATE.accepted.get(target.instance_id, 0) + 1
         return conn
+
+
+def connections_accepted(instance_id: str) -> int:
+    """How many connections the DB instance ``instance_id`` has accepted since
+    labkit started (or was reset): which instance served a request. (On AWS,
+    the ``DatabaseConnections`` metric shows the connections open at a moment.)"""
+    with LOCK:
+        return STATE.accepted.get(instance_id, 0)
 
 
 def _password_owner(instance_id: str) -> str:

@@ -112,6 +112,7 @@ class State:
     outages: set[str] = field(default_factory=set)
     max_connections: dict[str, int | None] = field(default_factory=dict)
     open: dict[str, weakref.WeakSet[Any]] = field(default_factory=dict)  # open connections per instance
+    accepted: dict[str, int] = field(default_factory=dict)  # connections each instance has accepted
     turn: itertools.count[int] = field(default_factory=itertools.count)  # reader endpoint round robin
 
 
