@@ -47,20 +47,28 @@ def create_aurora_cluster(cluster_id: str, readers: int) -> dict:
     return {"writer": first["Address"], "reader": second["Address"], "port": first["Port"]}
 ''',
           loses=("after a failover",)),
-    Wrong("stale", "waits a second, then reads the replica",
+    Wrong("stale", "always the replica, as before (the page the team shipped)",
           source='''
-def confirmation_page(config: dict, order_id: int) -> str:
-    time.sleep(1)  # give the replica time to catch up
+def my_orders(config: dict, customer: str, last_order_id: int | None = None) -> list[str]:
     conn = db(config["reader"])
-    row = conn.execute("SELECT item FROM orders WHERE id = ?", (order_id,)).fetchone()
-    return row[0] if row else "order not found"
+    rows = conn.execute("SELECT item FROM purchases WHERE customer = ? ORDER BY id", (customer,)).fetchall()
+    conn.close()
+    return [item for (item,) in rows]
 ''', loses=("right after checkout",), hidden_too=True),
-    Wrong("stale", "reads the primary, but a missing order raises",
+    Wrong("stale", "every read on the primary (the team's first fix)",
           source='''
-def confirmation_page(config: dict, order_id: int) -> str:
+def my_orders(config: dict, customer: str, last_order_id: int | None = None) -> list[str]:
     conn = db(config["writer"])
-    return conn.execute("SELECT item FROM orders WHERE id = ?", (order_id,)).fetchone()[0]
-''', loses=("does not exist",)),
+    rows = conn.execute("SELECT item FROM purchases WHERE customer = ? ORDER BY id", (customer,)).fetchall()
+    return [item for (item,) in rows]
+''', loses=("no new order is served by the replica", "replica alone serves the page again"), hidden_too=True),
+    Wrong("stale", "the primary for any customer whose session holds an order, even once the replica has it",
+          source='''
+def my_orders(config: dict, customer: str, last_order_id: int | None = None) -> list[str]:
+    conn = db(config["writer"] if last_order_id is not None else config["reader"])
+    rows = conn.execute("SELECT item FROM purchases WHERE customer = ? ORDER BY id", (customer,)).fetchall()
+    return [item for (item,) in rows]
+''', loses=("replica alone serves the page again",), hidden_too=True),
     Wrong("ha", "a single-AZ primary with a read replica",
           source=PRIMARY_AND_REPLICA,
           loses=("same endpoint has every committed order",), hidden_too=True),
