@@ -668,6 +668,34 @@ def test_target_5xx_are_target_metrics_not_elb_ones(lab, shop):
     assert metric_sum(cw, "HTTPCode_ELB_5XX_Count", lb_dim) == 0
 
 
+def test_metrics_carry_the_sandbox_time_so_an_alarm_sees_them_after_the_clock_moved(lab, shop):
+    """A 5XX answered two sandbox hours ahead of real time is counted in that minute, and an alarm on it fires."""
+    def failing(request: HttpRequest) -> HttpResponse:
+        return HttpResponse.text(500, "boom")
+
+    target = HttpFront(failing, name="failing")
+    lb = shop.balancer()
+    tg = shop.group("web", HealthCheckEnabled=False)
+    shop.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": target.port}])
+    shop.listener(lb, forward(tg))
+    cw = lab.client("cloudwatch")
+    lb_dim = [{"Name": "LoadBalancer", "Value": "app/shop/" + lb["LoadBalancerArn"].rsplit("/", 1)[1]}]
+    cw.put_metric_alarm(AlarmName="web-5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                        Dimensions=lb_dim, Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=3,
+                        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
+    lab.clock.advance(7200)
+    with lab.clock.frozen():
+        for _ in range(4):
+            requests.get("http://" + lb["DNSName"] + "/", timeout=5)
+        then = datetime.fromtimestamp(lab.clock.now(), timezone.utc)
+        lab.clock.advance(60)
+    points = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX_Count",
+                                      Dimensions=lb_dim, StartTime=then - timedelta(minutes=1),
+                                      EndTime=then + timedelta(minutes=1), Period=60, Statistics=["Sum"])["Datapoints"]
+    assert sum(p["Sum"] for p in points) == 4
+    assert cw.describe_alarms(AlarmNames=["web-5xx"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+
+
 # ---- seams and lifecycle ---------------------------------------------------------------------
 
 def test_every_seam_is_where_the_service_expects_it(lab):

@@ -9,8 +9,9 @@ dimensions are AWS's: ``LoadBalancer`` (``app/<name>/<id>``, the end of the
 ARN), and ``LoadBalancer`` with ``TargetGroup`` (``targetgroup/<name>/<id>``).
 
 Data points are kept in memory and written into moto's CloudWatch when
-CloudWatch is read (a hook on its read calls, or :func:`flush`), so a request
-never pays for a CloudWatch write. Each point keeps the sandbox time of its
+CloudWatch is read (a hook on its read calls, or :func:`flush`), and just
+before each sandbox minute ends (so that CloudWatch's alarms, evaluated at the
+minute, see them), so a request never pays for a CloudWatch write. Each point keeps the sandbox time of its
 request. AWS aggregates into 60-second periods; here every request is one
 point, which gives the same sums.
 """
@@ -21,12 +22,15 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
+from labkit.core.clock import clock
 from labkit.services.elb import state
 
 NAMESPACE = "AWS/ApplicationELB"
 
 _LOCK = threading.Lock()
 _PENDING: dict[str, list[dict[str, Any]]] = {}  # region -> MetricData entries
+_NEXT: dict[str, float | None] = {"due": None}  # the next minute's flush, once a request came by
+_EARLY = 0.5  # seconds before the minute ends: ahead of CloudWatch's alarm evaluation
 
 
 def _dimensions(lb_arn: str, tg_arn: str | None) -> list[list[dict[str, str]]]:
@@ -38,11 +42,32 @@ def _dimensions(lb_arn: str, tg_arn: str | None) -> list[list[dict[str, str]]]:
 
 def record(lb_arn: str, tg_arn: str | None, values: dict[str, tuple[float, str]]) -> None:
     """Add data points (``{name: (value, unit)}``) for one request."""
-    stamp = datetime.now(timezone.utc).replace(tzinfo=None)  # moto keeps naive UTC times
+    # The sandbox time of the request (peek: a request thread never runs scheduled actions); moto keeps naive UTC.
+    stamp = datetime.fromtimestamp(clock.peek(), timezone.utc).replace(tzinfo=None)
     entries = [{"MetricName": name, "Value": float(value), "Unit": unit, "Dimensions": dims, "Timestamp": stamp}
                for name, (value, unit) in values.items() for dims in _dimensions(lb_arn, tg_arn)]
     with _LOCK:
         _PENDING.setdefault(state.region_of_arn(lb_arn), []).extend(entries)
+    ensure()
+
+
+def ensure() -> None:
+    """Make sure the pending points are flushed just before the current sandbox minute ends (idempotent)."""
+    with _LOCK:
+        due, now = _NEXT["due"], clock.peek()
+        if due is not None and due > now:
+            return
+        end = (int(now) // 60 + 1) * 60
+        if end - _EARLY <= now:
+            end += 60
+        _NEXT["due"] = end
+    clock.call_at(end - _EARLY, lambda: _minute(end))
+
+
+def _minute(end: float) -> None:
+    with _LOCK:
+        _NEXT["due"] = None
+    flush()  # the next request schedules the next minute: an idle sandbox costs nothing
 
 
 def request_done(lb_arn: str, tg_arn: str | None, status: int, *, by_target: bool, seconds: float = 0.0) -> None:
@@ -90,3 +115,4 @@ def flush(*_: Any) -> None:
 def reset() -> None:
     with _LOCK:
         _PENDING.clear()
+        _NEXT["due"] = None
