@@ -149,3 +149,57 @@ def test_a_standard_execution_name_runs_once(lab, aws, sfn_role):
     lab.stepfunctions.wait_for_execution(sfn, first["executionArn"], delay=0.05)
     with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):
         sfn.start_execution(stateMachineArn=arn, name="order-1", input="{}")
+
+
+PRINTER = '''
+import time
+
+class LabelJammed(Exception):
+    pass
+
+def handler(event, context):
+    time.sleep(0.1)
+    if event.get("jam"):
+        raise LabelJammed(event["order"])
+    return {"order": event["order"]}
+'''
+
+
+def test_a_map_without_max_concurrency_is_throttled_by_a_function_with_few_heads(lab, aws, sfn_role, lambda_role):
+    """The lab's Exercise 1: a function's reserved concurrency refuses the iterations above it."""
+    fn = aws["lambda"].create_function(FunctionName="test-printer", Runtime="python3.12", Role=lambda_role,
+                                       Handler="app.handler", Code={"ZipFile": lab.lambda_.zip_code(PRINTER)})
+    aws["lambda"].put_function_concurrency(FunctionName="test-printer", ReservedConcurrentExecutions=2)
+
+    def batch(**limit):
+        task = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "OutputPath": "$.Payload", "End": True,
+                "Parameters": {"FunctionName": fn["FunctionArn"], "Payload.$": "$"},
+                "Catch": [{"ErrorEquals": ["LabelJammed"], "ResultPath": None, "Next": "Jammed"}]}
+        return {"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.orders", "End": True, **limit,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Print", "States": {
+                "Print": task, "Jammed": {"Type": "Pass", "Result": "JAMMED", "End": True}}}}}}
+
+    orders = {"orders": [{"order": str(i), "jam": i == 2} for i in range(5)]}
+    limited = execute(lab, aws, machine(aws, sfn_role, batch(MaxConcurrency=2)), orders)
+    assert limited["status"] == "SUCCEEDED"
+    assert json.loads(limited["output"]) == [{"order": "0"}, {"order": "1"}, "JAMMED", {"order": "3"}, {"order": "4"}]
+    unlimited = execute(lab, aws, machine(aws, sfn_role, batch()), orders)
+    assert (unlimited["status"], unlimited["error"]) == ("FAILED", "Lambda.TooManyRequestsException")
+
+
+def test_a_failed_execution_sets_off_an_alarm_on_executions_failed(lab, aws, sfn_role, flaky):
+    """The lab's Step 7: AWS/States ExecutionsFailed per state machine, evaluated on the sandbox clock."""
+    cw = aws["cloudwatch"]
+    lab.cloudwatch.sample_now()
+    arn = machine(aws, sfn_role, {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": flaky, "End": True}}})
+    cw.put_metric_alarm(AlarmName="test-failed", Namespace="AWS/States", MetricName="ExecutionsFailed",
+                        Dimensions=[{"Name": "StateMachineArn", "Value": arn}], Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        TreatMissingData="notBreaching")
+    assert execute(lab, aws, arn, {"key": uuid.uuid4().hex})["status"] == "SUCCEEDED"
+    lab.clock.advance(60)
+    assert cw.describe_alarms(AlarmNames=["test-failed"])["MetricAlarms"][0]["StateValue"] == "OK"
+    assert execute(lab, aws, arn, {"key": uuid.uuid4().hex, "fail": 1})["status"] == "FAILED"
+    lab.clock.advance(60)
+    assert cw.describe_alarms(AlarmNames=["test-failed"])["MetricAlarms"][0]["StateValue"] == "ALARM"

@@ -2,22 +2,29 @@
 
 from tests.chapters.wrong_answers import Wrong
 
-ORDER = '''
-def order_workflow(price_function_arn: str, review_above: float) -> dict:
+LABELS = '''
+def label_batch(printer_arn: str, heads: int) -> dict:
     return {
-        "StartAt": "Price",
+        "StartAt": "PrintLabels",
         "States": {
-            "Price": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
-                      "Parameters": {"FunctionName": price_function_arn, "Payload.$": "$"},
-                      "OutputPath": "$.Payload", "Next": "CheckTotal"},
-            "CheckTotal": {"Type": "Choice",
-                           "Choices": [{"Variable": "$.total", COMPARISON, "Next": "NeedsReview"}],
-                           "Default": "Approve"},
-            "NeedsReview": {"Type": "Pass", "Result": "REVIEW", "ResultPath": "$.status", "End": True},
-            "Approve": {"Type": "Pass", "Result": "APPROVED", "ResultPath": "$.status", "End": True},
+            "PrintLabels": {
+                "Type": "Map", "ItemsPath": "$.orders",CONCURRENCY
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Print",
+                    "States": {
+                        "Print": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                  "Parameters": {"FunctionName": printer_arn, "Payload.$": "$"},
+                                  "OutputPath": "$.Payload",CATCH "End": True},
+                        "Jammed": {"Type": "Pass", "Parameters": {"order.$": "$.order", "status": "JAMMED"}, "End": True},
+                    },
+                },
+                "ResultPath": "$.labels", "End": True,
+            }
         },
     }
 '''
+CATCH_JAM = '\n                                  "Catch": [{"ErrorEquals": [CAUGHT], "ResultPath": "$.error", "Next": "Jammed"}],'
 
 PAYMENT = '''
 def fixed_payment_definition(charge_function_arn: str) -> dict:
@@ -64,11 +71,12 @@ def trip_saga(table_name: str, charge_function_arn: str) -> dict:
 '''
 
 WRONG = [
-    Wrong("order", "NumericGreaterThanEquals: a total equal to the threshold goes to review",
-          source=ORDER.replace("COMPARISON", '"NumericGreaterThanEquals": review_above'),
-          loses=("exactly 100.00",), hidden_too=True),
-    Wrong("order", "the threshold of the example written in, not the argument",
-          source=ORDER.replace("COMPARISON", '"NumericGreaterThan": 100'), loses=(), hidden_too=True),
+    Wrong("labels", "no MaxConcurrency, and a catcher on States.ALL that records the refused labels as jammed",
+          source=LABELS.replace("CONCURRENCY", "").replace("CATCH", CATCH_JAM.replace("CAUGHT", '"States.ALL"')),
+          loses=("never throttled",), hidden_too=True),
+    Wrong("labels", "the three heads of the example written in, not the argument",
+          source=LABELS.replace("CONCURRENCY", ' "MaxConcurrency": 3,').replace("CATCH", CATCH_JAM.replace("CAUGHT", '"LabelJammed"')),
+          loses=(), hidden_too=True),
     Wrong("payment", "the right error retried, but with no back-off (1 s, then 1 s)",
           source=PAYMENT.replace("BACKOFF", "1.0").replace("CAUGHT", '"CardDeclined"'),
           loses=("waited 1 s, then 2 s",), hidden_too=True),
