@@ -53,3 +53,24 @@ def test_a_queue_target_needs_a_policy_for_the_rule(lab):
     other = rule_to_queue(lab, "allowed", {"source": ["shop.orders"]})  # the same event, a queue with the policy
     put(lab, {"n": 2})
     assert [json.loads(b)["detail"] for b in bodies(lab, other)] == [{"n": 2}]
+
+
+def test_a_policy_for_one_rule_keeps_other_rules_out_and_an_alarm_sees_the_refusal(lab):
+    """The lab's Exercise 2 and Step 7: aws:SourceArn lets one rule in, another rule's delivery is refused,
+    and an alarm on the refused rule's FailedInvocations fires on the sandbox clock."""
+    lab.cloudwatch.sample_now()
+    events, cw = lab.client("events"), lab.client("cloudwatch")
+    url = rule_to_queue(lab, "mine", {"source": ["shop.orders"]})
+    arn = lab.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="other", EventPattern=json.dumps({"source": ["shop.orders"]}))
+    events.put_targets(Rule="other", Targets=[{"Id": "q", "Arn": arn}])
+    cw.put_metric_alarm(AlarmName="other-failed", Namespace="AWS/Events", MetricName="FailedInvocations",
+                        Dimensions=[{"Name": "RuleName", "Value": "other"}], Statistic="Sum", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        TreatMissingData="notBreaching")
+    lab.clock.advance(60)
+    assert cw.describe_alarms(AlarmNames=["other-failed"])["MetricAlarms"][0]["StateValue"] == "OK"
+    put(lab, {"n": 1})
+    assert [json.loads(b)["detail"] for b in bodies(lab, url)] == [{"n": 1}]  # once: from "mine" only
+    lab.clock.advance(60)
+    assert cw.describe_alarms(AlarmNames=["other-failed"])["MetricAlarms"][0]["StateValue"] == "ALARM"

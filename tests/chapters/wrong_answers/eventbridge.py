@@ -21,11 +21,22 @@ QUEUE_POLICY = '''queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 
         "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})'''
 PRODUCTION = '{"state": ["terminated"], "instance-id": list(instance_ids)}'
 
-REFUNDS = '''
-def refund_pattern(min_amount: float, currency: str) -> dict:
-    return {"source": ["lab.payments"], "detail-type": ["Refund Issued"],
-            "detail": {"amount": [{"numeric": [COMPARISON, min_amount]}], "currency": [currency], "manual": [MANUAL]}}
+INVOICING = '''
+def repair_invoicing(rule_name: str, queue_url: str, dlq_url: str) -> None:
+    rule_arn = events.describe_rule(Name=rule_name)["Arn"]
+    arns = {}
+    for url in (queue_url, dlq_url):
+        arns[url] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for url in FIXED:
+        statement = {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                     "Action": "sqs:SendMessage", "Resource": arns[url]}
+        CONDITION
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})})
+    TARGET
 '''
+FOR_RULE = 'statement["Condition"] = {"ArnEquals": {"aws:SourceArn": rule_arn}}'
+RETARGET = ('events.put_targets(Rule=rule_name, Targets=[{"Id": "invoicing", "Arn": arns[queue_url], '
+            '"DeadLetterConfig": {"Arn": arns[dlq_url]}}])')
 
 WAREHOUSE = '''
 def wire_warehouse(queue_url: str, queue_arn: str) -> None:
@@ -55,11 +66,16 @@ WRONG = [
           source=TERMINATIONS.replace("DETAIL", PRODUCTION).replace("POLICY", QUEUE_POLICY)
           .replace("TARGET_ID", '"ops-" + str(len(events.list_targets_by_rule(Rule=rule_name)["Targets"]))'),
           loses=(), hidden_too=True),
-    Wrong("refunds", "'above' where finance asked for 'at least'",
-          source=REFUNDS.replace("COMPARISON", '">"').replace("MANUAL", "True"), loses=("live",), hidden_too=True),
-    Wrong("refunds", "the nesting fixed, but manual still the text \"true\"",
-          source=REFUNDS.replace("COMPARISON", '">="').replace("MANUAL", '"true"'),
-          loses=("TestEventPattern", "live"), hidden_too=True),
+    Wrong("invoicing", "the queue's policy fixed, the DLQ's policy left naming another rule",
+          source=INVOICING.replace("FIXED", "(queue_url,)").replace("CONDITION", FOR_RULE).replace("TARGET", RETARGET),
+          loses=("lands in the DLQ",), hidden_too=True),
+    Wrong("invoicing", "both policies for events.amazonaws.com with no aws:SourceArn: any rule may send",
+          source=INVOICING.replace("FIXED", "(queue_url, dlq_url)").replace("CONDITION", "pass").replace("TARGET", RETARGET),
+          loses=("another rule",), hidden_too=True),
+    Wrong("invoicing", "both policies right, but the target's DLQ taken on trust",
+          source=INVOICING.replace("FIXED", "(queue_url, dlq_url)").replace("CONDITION", FOR_RULE)
+          .replace("    TARGET\n", ""),
+          loses=(), hidden_too=True),
     Wrong("routing", "SNS with a filter policy: the right shipments, but the whole message",
           source='''
 def wire_warehouse(queue_url: str, queue_arn: str) -> None:
