@@ -167,6 +167,16 @@ def test_a_labs_download_is_the_learners_copy(build):
     assert walkthrough == (ROOT / "notebooks" / "sqs.ipynb").read_text(encoding="utf-8")
 
 
+def test_no_page_loads_thebe(build):
+    """Nothing runs code in the browser, so no page carries thebe's scripts (they
+    name a public CDN and, declared twice, threw an error in every page)."""
+    pages = sorted(build.html.rglob("*.html"))
+    assert len(pages) > 20
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert "THEBE_JS_URL" not in text and "sphinx-thebe.js" not in text and "unpkg.com" not in text, path
+
+
 def test_quiz_works_without_a_kernel(build):
     """The quiz is in the page itself: its container, its questions as data, and
     the script that draws them into the container."""
