@@ -12,6 +12,8 @@ def redrive(dlq_url: str) -> int:
 
 EXACT_PARSER = '''
 def invoice_cents(order: dict) -> int:
+    from decimal import ROUND_HALF_UP, Decimal
+
     return int((Decimal(str(order["amount"])) * 100).to_integral_value(rounding=ROUND_HALF_UP))
 '''
 
