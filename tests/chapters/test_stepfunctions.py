@@ -158,7 +158,7 @@ class LabelJammed(Exception):
     pass
 
 def handler(event, context):
-    time.sleep(0.1)
+    time.sleep(0.2)
     if event.get("jam"):
         raise LabelJammed(event["order"])
     return {"order": event["order"]}
