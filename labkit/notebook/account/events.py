@@ -50,7 +50,6 @@ def sns(s: Survey) -> None:
 
 
 def eventbridge(s: Survey) -> None:
-    client = s.client("events")
     for bus in s.pages("events", "list_event_buses", "EventBuses"):
         rules = s.pages("events", "list_rules", "Rules", EventBusName=bus["Name"])
         if bus["Name"] == "default" and not rules:
@@ -59,6 +58,8 @@ def eventbridge(s: Survey) -> None:
                           label=f"{bus['Name']}\nevent bus", keys=(bus["Arn"],))
         for rule in rules:
             name = rule["Name"]
+            if name.startswith("Events-Archive-"):
+                continue  # the rule an archive makes for itself: the archive is listed under the drawing
             how = rule.get("ScheduleExpression") or ("pattern" if rule.get("EventPattern") else "")
             state = "" if rule.get("State", "ENABLED") == "ENABLED" else " (disabled)"
             node = s.node(f"events:rule:{bus['Name']}/{name}", "rule", name, noun="rule", part=PART,
@@ -66,16 +67,13 @@ def eventbridge(s: Survey) -> None:
             s.account.link(bus_node, node, "", "passes matching events to")
             for target in s.pages("events", "list_targets_by_rule", "Targets", Rule=name, EventBusName=bus["Name"]):
                 s.link(node, target["Arn"], "", "sends to")
+                if target.get("RoleArn"):
+                    s.link(node, target["RoleArn"], "target role", "runs as")
                 dead = (target.get("DeadLetterConfig") or {}).get("Arn")
                 if dead:
                     s.link(node, dead, "undeliverable events", "sends")
-    try:
-        for archive in s.pages("events", "list_archives", "Archives") if hasattr(client, "list_archives") else []:
-            s.detail("event archives", archive["ArchiveName"])
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("UnknownOperationException", "InvalidAction"):
-            raise
-        s.account.notes.append("EventBridge archives could not be listed.")
+    for archive in s.pages("events", "list_archives", "Archives"):
+        s.detail("event archives", archive["ArchiveName"])
 
 
 #: Step Functions optimised integrations: the service in the resource -> the parameter naming what it calls.

@@ -13,6 +13,7 @@ every walkthrough's drawing.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,22 @@ from .model import PARTS, Account
 
 #: The key of the figure's display metadata.
 METADATA_KEY = "labkit.account"
+#: A label line longer than this is broken after a ``-``, ``/``, ``.`` or space.
+LINE = 28
+
+
+def wrap(label: str, width: int = LINE) -> str:
+    """``label`` with each long line broken where a name allows it (``TargetTracking-wt-web-AlarmHigh-...``)."""
+    out = []
+    for line in label.split("\n"):
+        current = ""
+        for piece in re.findall(r"[^-/. ]+[-/. ]?|[-/. ]", line):
+            if current and len(current) + len(piece) > width:
+                out.append(current)
+                current = ""
+            current += piece
+        out.append(current)
+    return "\n".join(out)
 
 
 @dataclass
@@ -57,10 +74,20 @@ class AccountFigure(diagrams.Figure):
         return text
 
 
+def merged(edges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """One arrow per pair of nodes, its labels joined (an alarm that watches a group and scales it)."""
+    labels: dict[tuple[str, str], list[str]] = {}
+    for source, target, label in edges:
+        found = labels.setdefault((source, target), [])
+        if label and label not in found:
+            found.append(label)
+    return [(source, target, "; ".join(found)) for (source, target), found in labels.items()]
+
+
 def draw_account(account: Account, title: str, *, require_graphviz: bool | None = None) -> AccountFigure:
     """Draw ``account`` in the house style, its alt text generated from the same graph."""
     alt = account.alt()
-    nodes = {key: (node.kind, node.label) for key, node in account.nodes.items()}
+    nodes = {key: (node.kind, wrap(node.label)) for key, node in account.nodes.items()}
     if not nodes:
         nodes = {"empty": ("note", f"nothing to draw in {account.region}")}
     clusters = {}
@@ -68,6 +95,6 @@ def draw_account(account: Account, title: str, *, require_graphviz: bool | None 
         members = [key for key, node in account.nodes.items() if node.part == part]
         if members:
             clusters[part[:1].upper() + part[1:]] = members
-    figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=list(account.edges), clusters=clusters,
+    figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=merged(account.edges), clusters=clusters,
                            require_graphviz=require_graphviz)
     return AccountFigure(figure.title, figure.alt, figure.png, figure.problem, account=account)

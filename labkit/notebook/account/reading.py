@@ -64,10 +64,20 @@ class Survey:
 
     def pages(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
         """Every item under ``key`` of every page of a paginated call."""
+        client = self.client(service)
         items: list[Any] = []
-        for page in self.client(service).get_paginator(operation).paginate(**kwargs):
+        if client.can_paginate(operation):
+            for page in client.get_paginator(operation).paginate(**kwargs):
+                items.extend(page.get(key) or [])
+            return items
+        # A few list calls (EventBridge's) have no paginator in botocore: follow NextToken by hand.
+        call, token = getattr(client, operation), None
+        while True:
+            page = call(**kwargs, **({"NextToken": token} if token else {}))
             items.extend(page.get(key) or [])
-        return items
+            token = page.get("NextToken")
+            if not token:
+                return items
 
     # -- nodes and keys ---------------------------------------------------
 
@@ -129,7 +139,7 @@ class Survey:
                 return None
             part, kind, noun = ARN_KINDS.get(arn.service, ("", "client", f"{arn.service} resource"))
             node_id = f"missing:{key}"
-            name = arn.resource_name.split(":")[0] if arn.service == "lambda" else arn.resource_name
+            name = (arn.resource_name.split(":")[0] if arn.service == "lambda" else arn.resource_name) or arn.resource
             self.account.add(node_id, Node(kind, name, f"{name}\n(not found)", f"{noun} (not found)", ""))
             return node_id
         if key.startswith(("apigw:", "sqs:", "lambda:", "dynamodb:", "sns:", "asg:", "elbv2:", "rds:", "ecs",
