@@ -60,11 +60,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import apps, chapters
+from . import stack as _stack
 from .model import CHAPTERS, NAMES, Shop, chapters_through
+from .template import FILLED, template
 from .traffic import Hop, LoadResult, Trace, load, trace
 
-__all__ = ["CHAPTERS", "NAMES", "SEAMS", "Hop", "LoadResult", "Shop", "Trace", "build", "built", "install", "load", "reset",
-           "trace"]
+__all__ = ["CHAPTERS", "FILLED", "NAMES", "SEAMS", "Hop", "LoadResult", "Shop", "Trace", "build", "built", "deploy",
+           "install", "load", "reset", "shop", "template", "trace"]
 
 SEAMS: tuple[Any, ...] = ()
 
@@ -92,6 +94,30 @@ def build(through: str | None = None, *, before: str | None = None) -> Shop:
         if chapter not in _BUILT:
             _BUILT.append(chapter)
     return shop(ctx)
+
+
+def deploy(stack_name: str = "shop", through: str | None = None, *, before: str | None = None) -> Shop:
+    """Deploy the shop up to chapter ``through`` from its CloudFormation
+    template (:func:`template`): ``create_stack`` and its waiter, then labkit
+    creates, from the template's own properties, what moto's CloudFormation
+    does not (:data:`FILLED`: ElastiCache replication groups, Aurora
+    clusters, CloudWatch alarms, CloudTrail trails, bucket and queue policies;
+    ECS services and API Gateway methods, whose load balancers and request
+    parameters moto ignores; and what refers to them). The returned
+    :class:`Shop` lists those in ``filled``. The apps' code and the
+    ``products`` rows are not in any template: they are registered and seeded here.
+    """
+    ctx = _context()
+    wanted = chapters_through(through, before)
+    body = template(wanted[-1], network=chapters.network(ctx),
+                    ami=ctx.client("ssm").get_parameter(Name=chapters.AMI_PARAMETER)["Parameter"]["Value"])
+    filled = _stack.deploy(ctx, stack_name, body)
+    for chapter in wanted:
+        if chapter not in _BUILT:
+            _BUILT.append(chapter)
+    result = shop(ctx)
+    result.stack_name, result.filled = stack_name, tuple(filled)
+    return result
 
 
 def built() -> tuple[str, ...]:

@@ -64,6 +64,10 @@ class Context:
         return f"arn:aws:{service}:{m.REGION}:{self.account_id}:{resource}"
 
 
+#: The SSM parameter naming the latest Amazon Linux 2023 AMI.
+AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
 # --------------------------------------------------------------------------
 # Look-ups shared by several chapters
 # --------------------------------------------------------------------------
@@ -294,6 +298,19 @@ def apigateway(ctx: Context) -> None:
         _deploy_api(ctx, api_id, "the catalogue")
 
 
+def web_launch_data(ctx: Context, web_group: str, profile: str | None = None) -> dict[str, Any]:
+    """The launch template data of the web instances (with the instance profile once iam is built)."""
+    ami = ctx.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"]
+    data: dict[str, Any] = {
+        "ImageId": ami, "InstanceType": "t3.micro", "SecurityGroupIds": [web_group],
+        "UserData": base64.b64encode(f"#!labkit-app {m.WEB_APP}\n".encode()).decode(),
+        "MetadataOptions": {"HttpTokens": "required"},
+        "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": m.WEB_APP}]}]}
+    if profile:
+        data["IamInstanceProfile"] = {"Name": profile}
+    return data
+
+
 def ec2(ctx: Context) -> None:
     """The app ``shop-web`` (:func:`.apps.web`), its security group ``shop-web-sg``,
     launch template ``shop-web`` and Auto Scaling group ``shop-web`` (2 instances,
@@ -305,13 +322,8 @@ def ec2(ctx: Context) -> None:
     web_group = security_group(ctx, m.WEB_SG, "Harbour Tea web instances: HTTP from the load balancer", 80, alb_group)
     if _unless(("InvalidLaunchTemplateName.NotFoundException",), ec2_client.describe_launch_templates,
                LaunchTemplateNames=[m.LAUNCH_TEMPLATE]) is None:
-        ami = ctx.client("ssm").get_parameter(
-            Name="/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")["Parameter"]["Value"]
-        ec2_client.create_launch_template(LaunchTemplateName=m.LAUNCH_TEMPLATE, LaunchTemplateData={
-            "ImageId": ami, "InstanceType": "t3.micro", "SecurityGroupIds": [web_group],
-            "UserData": base64.b64encode(f"#!labkit-app {m.WEB_APP}\n".encode()).decode(),
-            "MetadataOptions": {"HttpTokens": "required"},
-            "TagSpecifications": [{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": m.WEB_APP}]}]})
+        ec2_client.create_launch_template(LaunchTemplateName=m.LAUNCH_TEMPLATE,
+                                          LaunchTemplateData=web_launch_data(ctx, web_group))
     web_tg = target_group(ctx, m.WEB_TG)
     groups = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[m.ASG])["AutoScalingGroups"]
     if not groups:
@@ -507,9 +519,14 @@ def developer_policy(ctx: Context) -> dict[str, Any]:
 
 
 def iam(ctx: Context) -> None:
-    """The roles ``shop-web-role`` (with its instance profile, now in the launch
-    template) and ``shop-cart-task-role``, and the user ``shop-developer`` with a
-    least-privilege inline policy."""
+    """The roles ``shop-web-role`` (with its instance profile) and
+    ``shop-cart-task-role``, and the user ``shop-developer`` with a
+    least-privilege inline policy.
+
+    The launch template keeps its first version (no instance profile): moto
+    5.2.5 stores a new launch template version's user data in a form its Auto
+    Scaling cannot launch from (an ``AssertionError``), so the running web
+    instances do not get the role; the template does the same."""
     client = ctx.client("iam")
     role(ctx, m.WEB_ROLE, "ec2.amazonaws.com", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ssm:GetParametersByPath", "ssm:GetParameter"],
@@ -523,14 +540,6 @@ def iam(ctx: Context) -> None:
     _unless(("EntityAlreadyExists",), client.create_user, UserName=m.DEVELOPER)
     client.put_user_policy(UserName=m.DEVELOPER, PolicyName="shop-developer-read",
                            PolicyDocument=json.dumps(developer_policy(ctx)))
-    ec2_client = ctx.client("ec2")
-    found = _unless(("InvalidLaunchTemplateName.NotFoundException",), ec2_client.describe_launch_template_versions,
-                    LaunchTemplateName=m.LAUNCH_TEMPLATE, Versions=["$Latest"])
-    if found and "IamInstanceProfile" not in found["LaunchTemplateVersions"][0]["LaunchTemplateData"]:
-        version = ec2_client.create_launch_template_version(
-            LaunchTemplateName=m.LAUNCH_TEMPLATE, SourceVersion="$Latest", VersionDescription="with shop-web-role",
-            LaunchTemplateData={"IamInstanceProfile": {"Name": m.WEB_ROLE}})["LaunchTemplateVersion"]["VersionNumber"]
-        ec2_client.modify_launch_template(LaunchTemplateName=m.LAUNCH_TEMPLATE, DefaultVersion=str(version))
 
 
 def sqs(ctx: Context) -> None:

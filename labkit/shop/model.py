@@ -116,6 +116,7 @@ class Shop:
     chapters_built: tuple[str, ...] = ()
     names: dict[str, list[str]] = field(default_factory=dict)
     stack_name: str | None = None  # the CloudFormation stack, when deploy() made it
+    filled: tuple[str, ...] = ()  # the template's resources labkit created after the stack (deploy())
 
     def product_url(self, product_id: int | str) -> str:
         """The web page of one product, through Route 53 and the ALB."""
