@@ -45,19 +45,6 @@ def handle_payment(message: dict, table: str) -> None:
     provider.charge(order["order_id"], order["amount"])
     ddb.put_item(TableName=table, Item=key)
 ''', loses=("two workers",), hidden_too=True),
-    Wrong("idempotent", "the order claimed, and the claim kept when the charge fails",
-          source='''
-def handle_payment(message: dict, table: str) -> None:
-    order = json.loads(message["Body"])
-    try:
-        ddb.put_item(TableName=table, Item={"order_id": {"S": order["order_id"]}},
-                     ConditionExpression="attribute_not_exists(order_id)")
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return
-        raise
-    provider.charge(order["order_id"], order["amount"])
-''', loses=("a charge that failed",), hidden_too=True),
     Wrong("redrive", "copied back by hand, never deleted from the DLQ",
           source=EXACT_PARSER + '''
 
