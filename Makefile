@@ -10,10 +10,11 @@ STAMP  := $(VENV)/.installed
 # waiting (visibility timeouts, long polls, retries), so a core serves two workers.
 JOBS   ?= 4
 
-.PHONY: book test test-fast lint lab bench release clean graphviz help
+.PHONY: book book-class test test-fast lint lab bench release clean graphviz help
 
 help:
 	@echo "make book       build the HTML book into _build/html (executes notebooks, cached)"
+	@echo "make book-class the class edition (no worked solutions) into _build/class/_build/html"
 	@echo "make test       lint, then the whole test suite (labkit, notebooks, labs, grading, book build)"
 	@echo "make test-fast  lint, then every test that executes no notebook (the inner loop)"
 	@echo "make lint       ruff and the import-linter contracts (pyproject.toml)"
@@ -39,6 +40,14 @@ book: $(STAMP) graphviz
 	@echo "==> building the book into _build/html (unchanged notebooks come from the cache)"
 	@LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
 	@echo "==> open _build/html/index.html"
+
+# The class edition: every worked solution withheld (labkit.grading.book). It starts
+# from the self-learner's execution cache when there is one.
+book-class: $(STAMP) graphviz
+	@echo "==> building the class edition into _build/class/_build/html"
+	@mkdir -p _build/class/_build && if [ -d _build/.jupyter_cache ]; then cp -r _build/.jupyter_cache _build/class/_build/; fi
+	@LABKIT_EDITION=class LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --path-output _build/class --warningiserror --keep-going
+	@echo "==> open _build/class/_build/html/index.html"
 
 lint: $(STAMP)
 	@echo "==> lint: ruff, and the layers and no-cycle contracts of import-linter"

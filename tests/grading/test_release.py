@@ -255,7 +255,7 @@ def test_the_books_lab_downloads_become_student_copies(tmp_path):
     """What the Sphinx extension does once the HTML is built: each lab's copied
     source (``_sources/labs/<lab>.ipynb``) is replaced by its student copy;
     a walkthrough's stays as it was."""
-    from labkit.grading.downloads import replace_lab_sources
+    from labkit.grading.book import replace_lab_sources
 
     root = Path(__file__).resolve().parents[2]
     sources = {"labs/sqs": root / "labs" / "sqs.ipynb", "notebooks/sqs": root / "notebooks" / "sqs.ipynb",
