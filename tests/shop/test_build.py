@@ -29,9 +29,33 @@ def product(shop, product_id=2):
     return answer.status_code, (answer.json() if answer.headers.get("Content-Type") == "application/json" else None), answer
 
 
+def shop_through(chapter):
+    """The sandbox with the shop built through ``chapter``: built on from the
+    previous test's shop when that one stopped before ``chapter`` (the tests
+    below run in book order when not shuffled), from an empty sandbox otherwise."""
+    import labkit
+
+    lab = labkit.start()
+    done = lab.shop.built()
+    position = CHAPTERS.index(chapter)
+    if not done or done != CHAPTERS[:len(done)] or len(done) > position + 1:
+        lab = labkit.start(reset=True)
+    return lab, lab.shop.build(chapter)
+
+
+def forget_cached(lab, product_id):
+    """Delete a product's key from the shop's cache, so the next read is a miss."""
+    import redis
+
+    group = lab.client("elasticache").describe_replication_groups(ReplicationGroupId=model.CACHE)["ReplicationGroups"][0]
+    primary = group["NodeGroups"][0]["PrimaryEndpoint"]
+    with redis.Redis(host=primary["Address"], port=primary["Port"]) as cache:
+        cache.delete(f"product:{product_id}")
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_the_shop_built_through_each_chapter_has_that_chapter_and_nothing_after(lab, chapter):
-    shop = lab.shop.build(chapter)
+def test_the_shop_built_through_each_chapter_has_that_chapter_and_nothing_after(chapter):
+    lab, shop = shop_through(chapter)
     position = CHAPTERS.index(chapter)
     assert shop.chapters_built == CHAPTERS[:position + 1]
     drawn = survey_names(lab)
@@ -47,6 +71,8 @@ def test_the_shop_built_through_each_chapter_has_that_chapter_and_nothing_after(
             status, _, answer = product(shop)
             assert status == 503 and answer.headers["Server"] == "awselb/2.0"  # an ALB with no healthy target
         return
+    if position >= CHAPTERS.index("elasticache"):
+        forget_cached(lab, 2)
     status, body, answer = product(shop)
     assert status == 200 and body["id"] == 2 and body["instance"].startswith("i-")
     assert answer.headers["X-Shop-Instance"] == body["instance"]
