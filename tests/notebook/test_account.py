@@ -252,3 +252,26 @@ def test_lab_diagram_draws_the_account(lab, aws):
     figure = lab.diagram("From the handle")
     assert figure.title == "From the handle" and "t-handle" in figure.alt
     assert lab.account.survey().names() >= {"t-handle"}
+
+
+def test_a_role_is_written_under_what_runs_as_it_and_one_arrow_joins_two_resources(events_account, monkeypatch):
+    """The picture writes "role <name>" under a function instead of an arrow to a role icon; an alarm that
+    watches a queue and acts on it would be one arrow with both labels. The alt text keeps every edge."""
+    import graphviz
+
+    sources = []
+    render = graphviz.Digraph.render
+
+    def recording_render(self, *args, **kwargs):
+        sources.append(self.source)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(graphviz.Digraph, "render", recording_render)
+    figure = drawing.draw()
+    source = sources[-1]
+    assert "role labkit-test-role" in source and 'label="labkit-test-role"' not in source
+    assert "Function t-worker runs as role labkit-test-role (execution role)." in figure.alt
+    from labkit.notebook.account.figure import merged
+
+    assert merged([("a", "b", "watches X"), ("a", "b", "on ALARM"), ("a", "b", "on ALARM"), ("b", "c", "")]) == [
+        ("a", "b", "watches X; on ALARM"), ("b", "c", "")]

@@ -34,8 +34,8 @@ def autoscaling(s: Survey) -> None:
             s.link(group_arn, node, "", "forwards to", outside=False)
         template = group.get("LaunchTemplate") or (group.get("MixedInstancesPolicy") or {}).get(
             "LaunchTemplate", {}).get("LaunchTemplateSpecification") or {}
-        if template.get("LaunchTemplateName"):
-            s.detail("launch templates", template["LaunchTemplateName"])
+        if template.get("LaunchTemplateName") or template.get("LaunchTemplateId"):
+            _template_role(s, node, template)
     for policy in s.pages("autoscaling", "describe_policies", "ScalingPolicies"):
         s.detail("scaling policies", policy["PolicyName"])
         s.key(policy.get("PolicyARN"), f"asg:{policy['AutoScalingGroupName']}")
@@ -43,8 +43,21 @@ def autoscaling(s: Survey) -> None:
         s.detail("launch configurations", config["LaunchConfigurationName"])
 
 
+def _template_role(s: Survey, node: str, template: dict[str, Any]) -> None:
+    """The role the group's launch template gives new instances (through its instance profile)."""
+    which = {"LaunchTemplateName": template["LaunchTemplateName"]} if template.get("LaunchTemplateName") else \
+        {"LaunchTemplateId": template["LaunchTemplateId"]}
+    version = str(template.get("Version") or "$Default")
+    versions = s.client("ec2").describe_launch_template_versions(**which, Versions=[version])["LaunchTemplateVersions"]
+    profile = (versions[0].get("LaunchTemplateData") or {}).get("IamInstanceProfile") or {} if versions else {}
+    profiles = instance_profiles(s)
+    arn = profile.get("Arn") or next((a for a in profiles if a.rsplit("/", 1)[-1] == profile.get("Name")), "")
+    for role in profiles.get(arn, []):
+        s.link(node, role, "launch template's instance profile", "launches instances as")
+
+
 def ec2(s: Survey) -> None:
-    profiles = _instance_profiles(s)
+    profiles = instance_profiles(s)
     asg_of: dict[str, str] = s.memo.get("asg_of", {})
     standalone: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for reservation in s.pages("ec2", "describe_instances", "Reservations"):
@@ -87,7 +100,7 @@ def ec2(s: Survey) -> None:
             s.detail("VPCs", _tag(vpc.get("Tags")) or vpc["VpcId"])
 
 
-def _instance_profiles(s: Survey) -> dict[str, list[str]]:
+def instance_profiles(s: Survey) -> dict[str, list[str]]:
     if "instance_profiles" not in s.memo:
         found = {}
         for profile in s.pages("iam", "list_instance_profiles", "InstanceProfiles"):
@@ -136,8 +149,7 @@ def ecs(s: Survey) -> None:
             if cluster.get("status") == "INACTIVE":
                 continue
             name = cluster["clusterName"]
-            cluster_node = s.node(f"ecs:{name}", "ecs", name, noun="ECS cluster", part=PART,
-                                  label=f"{name}\n{cluster.get('runningTasksCount', 0)} running tasks",
+            cluster_node = s.node(f"ecs:{name}", "ecs", name, noun="ECS cluster", part=PART, label=f"{name}\ncluster",
                                   keys=(cluster["clusterArn"], f"ecs-cluster:{name}"))
             in_services = set()
             service_arns = s.pages("ecs", "list_services", "serviceArns", cluster=cluster["clusterArn"])

@@ -84,17 +84,40 @@ def merged(edges: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [(source, target, "; ".join(found)) for (source, target), found in labels.items()]
 
 
-def draw_account(account: Account, title: str, *, require_graphviz: bool | None = None) -> AccountFigure:
-    """Draw ``account`` in the house style, its alt text generated from the same graph."""
+def _roles_in_labels(account: Account) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
+    """Nodes and edges to draw: a role something runs as is written under that thing's name
+    (``role shop-orders-role``) instead of an arrow across the picture to a role icon."""
+    roles = {key for key, node in account.nodes.items() if node.kind == "iamrole"}
+    nodes = {key: [node.kind, node.label] for key, node in account.nodes.items() if key not in roles}
+    edges = []
+    for source, target, label in account.edges:
+        if target in roles and source in nodes:
+            line = f"role {account.nodes[target].name}"
+            if line not in nodes[source][1].split("\n"):
+                nodes[source][1] += "\n" + line
+        elif source not in roles and target not in roles:
+            edges.append((source, target, label))
+    return {key: (kind, wrap(label)) for key, (kind, label) in nodes.items()}, merged(edges)
+
+
+#: Above this many nodes the drawing runs top to bottom: the parts side by side, not one tall column.
+WIDE_ABOVE = 12
+
+
+def draw_account(account: Account, title: str, *, direction: str | None = None,
+                 require_graphviz: bool | None = None) -> AccountFigure:
+    """Draw ``account`` in the house style, its alt text generated from the same graph.
+    ``direction`` defaults to left to right for a small account, top to bottom for a large one."""
     alt = account.alt()
-    nodes = {key: (node.kind, wrap(node.label)) for key, node in account.nodes.items()}
+    nodes, edges = _roles_in_labels(account)
+    direction = direction or ("TB" if len(nodes) > WIDE_ABOVE else "LR")
     if not nodes:
         nodes = {"empty": ("note", f"nothing to draw in {account.region}")}
     clusters = {}
     for part in PARTS:
-        members = [key for key, node in account.nodes.items() if node.part == part]
+        members = [key for key, node in account.nodes.items() if node.part == part and key in nodes]
         if members:
             clusters[part[:1].upper() + part[1:]] = members
-    figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=merged(account.edges), clusters=clusters,
+    figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=edges, clusters=clusters, direction=direction,
                            require_graphviz=require_graphviz)
     return AccountFigure(figure.title, figure.alt, figure.png, figure.problem, account=account)

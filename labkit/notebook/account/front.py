@@ -43,7 +43,7 @@ def route53(s: Survey) -> None:
                    if not (r["Type"] in _APEX_ONLY and r["Name"].rstrip(".") == zone_name)]
         private = (zone.get("Config") or {}).get("PrivateZone")
         zone_node = s.node(f"route53:zone:{zone_name}", "route53", zone_name, noun="private hosted zone" if private
-                           else "hosted zone", part=PART, label=f"{zone_name}\n{len(records)} records",
+                           else "hosted zone", part=PART, label=f"{zone_name}\n{len(records)} record{'s' if len(records) != 1 else ''}",
                            keys=(zone_id,))
         by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in records:
@@ -182,7 +182,7 @@ def apigateway(s: Survey) -> None:
                 if target:
                     routes[target].append(f"{method} {resource.get('path', '/')}")
         for target, labels in routes.items():
-            s.link(node, target, _short(labels), "sends")
+            s.link(node, target, _short(labels), "sends requests to")
         for authorizer in client.get_authorizers(restApiId=api_id).get("items", []):
             s.detail("API authorizers", authorizer["name"])
             found = _LAMBDA_URI.search(authorizer.get("authorizerUri", "") or "")
@@ -216,4 +216,4 @@ def apigatewayv2(s: Survey) -> None:
             if uri:
                 routes[uri if uri.startswith("arn:") else (urlsplit(uri).hostname or uri)].append(route["RouteKey"])
         for target, labels in routes.items():
-            s.link(node, target, _short(labels), "sends")
+            s.link(node, target, _short(labels), "sends requests to")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compute import instance_profiles
 from .reading import Survey
 
 PART = "operate and secure"
@@ -121,6 +122,7 @@ def iam(s: Survey) -> None:
             continue
         name = role["RoleName"]
         s.node(f"iam:role:{name}", "iamrole", name, noun="role", part=PART, keys=(role["Arn"],))
+    instance_profiles(s)
     for user in s.pages("iam", "list_users", "Users"):
         s.detail("IAM users", user["UserName"])
     for group in s.pages("iam", "list_groups", "Groups"):
