@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import apps, chapters
+from . import apps, chapters, resources
 from . import stack as _stack
 from .model import CHAPTERS, NAMES, Shop, chapters_through
 from .template import FILLED, template
@@ -73,11 +73,11 @@ SEAMS: tuple[Any, ...] = ()
 _BUILT: list[str] = []  # the chapters built in this sandbox since the last reset, in order
 
 
-def _context() -> chapters.Context:
+def _context() -> resources.Context:
     from labkit.core import sandbox
 
     lab = sandbox.current()
-    return chapters.Context(session=lab.session(), account_id=lab.account_id)
+    return resources.Context(session=lab.session(), account_id=lab.account_id)
 
 
 def build(through: str | None = None, *, before: str | None = None) -> Shop:
@@ -109,8 +109,8 @@ def deploy(stack_name: str = "shop", through: str | None = None, *, before: str 
     """
     ctx = _context()
     wanted = chapters_through(through, before)
-    body = template(wanted[-1], network=chapters.network(ctx),
-                    ami=ctx.client("ssm").get_parameter(Name=chapters.AMI_PARAMETER)["Parameter"]["Value"])
+    body = template(wanted[-1], network=resources.network(ctx),
+                    ami=ctx.client("ssm").get_parameter(Name=resources.AMI_PARAMETER)["Parameter"]["Value"])
     filled = _stack.deploy(ctx, stack_name, body)
     for chapter in wanted:
         if chapter not in _BUILT:
@@ -125,12 +125,12 @@ def built() -> tuple[str, ...]:
     return tuple(c for c in CHAPTERS if c in _BUILT)
 
 
-def shop(ctx: chapters.Context | None = None) -> Shop:
+def shop(ctx: resources.Context | None = None) -> Shop:
     """The :class:`Shop` as it stands (its URL, API URL, names of what is built)."""
     ctx = ctx or _context()
     done = built()
-    api_id = chapters.rest_api(ctx) if "apigateway" in done else None
-    return Shop(api_url=chapters.api_url(api_id) if api_id else None, chapters_built=done,
+    api_id = resources.rest_api(ctx) if "apigateway" in done else None
+    return Shop(api_url=resources.api_url(api_id) if api_id else None, chapters_built=done,
                 names={c: list(NAMES[c]) for c in done})
 
 

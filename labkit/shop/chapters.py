@@ -13,230 +13,33 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from labkit.core import clock as _clock
 from labkit.services import ec2 as lab_ec2
 from labkit.services import ecs as lab_ecs
-from labkit.services import lambda_ as lab_lambda
 
 from . import apps, functions
 from . import model as m
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response["Error"]["Code"])
-
-
-def _unless(codes: tuple[str, ...], call: Any, **params: Any) -> Any:
-    """``call(**params)``, or ``None`` when AWS answers one of ``codes`` (it exists already)."""
-    try:
-        return call(**params)
-    except ClientError as error:
-        if _code(error) not in codes:
-            raise
-        return None
-
-
-def _trust(service: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
-
-
-@dataclass
-class Context:
-    """The clients of one build and what it has looked up so far."""
-
-    session: Any
-    account_id: str
-    found: dict[str, Any] = field(default_factory=dict)
-    _clients: dict[str, Any] = field(default_factory=dict)
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.session.client(service, region_name=m.REGION)
-        return self._clients[service]
-
-    def arn(self, service: str, resource: str) -> str:
-        return f"arn:aws:{service}:{m.REGION}:{self.account_id}:{resource}"
-
-
-#: The SSM parameter naming the latest Amazon Linux 2023 AMI.
-AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
-
-
-# --------------------------------------------------------------------------
-# Look-ups shared by several chapters
-# --------------------------------------------------------------------------
-
-def network(ctx: Context) -> tuple[str, list[str]]:
-    """The default VPC and its subnets."""
-    if "vpc" not in ctx.found:
-        ec2 = ctx.client("ec2")
-        vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
-        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
-        ctx.found["vpc"] = vpc
-        ctx.found["subnets"] = [s["SubnetId"] for s in sorted(subnets, key=lambda s: s["AvailabilityZone"])]
-    return ctx.found["vpc"], ctx.found["subnets"]
-
-
-def security_group(ctx: Context, name: str, description: str, port: int, source_group: str | None = None) -> str:
-    """A security group of the default VPC letting ``port`` in (from ``source_group``, or anywhere)."""
-    ec2 = ctx.client("ec2")
-    vpc, _ = network(ctx)
-    found = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [name]},
-                                                  {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"]
-    if found:
-        return found[0]["GroupId"]
-    group_id = ec2.create_security_group(GroupName=name, Description=description, VpcId=vpc)["GroupId"]
-    rule: dict[str, Any] = {"IpProtocol": "tcp", "FromPort": port, "ToPort": port}
-    if source_group:
-        rule["UserIdGroupPairs"] = [{"GroupId": source_group}]
-    else:
-        rule["IpRanges"] = [{"CidrIp": "0.0.0.0/0", "Description": "the internet"}]
-    ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[rule])
-    return group_id
-
-
-def load_balancer(ctx: Context) -> dict[str, Any]:
-    if "alb" not in ctx.found:
-        ctx.found["alb"] = ctx.client("elbv2").describe_load_balancers(Names=[m.ALB])["LoadBalancers"][0]
-    return ctx.found["alb"]
-
-
-def target_group(ctx: Context, name: str, *, port: int = 80, target_type: str = "instance",
-                 health_path: str = "/health") -> str:
-    """The ARN of target group ``name``, created if missing."""
-    elb = ctx.client("elbv2")
-    found = _unless(("TargetGroupNotFound",), elb.describe_target_groups, Names=[name])
-    if found:
-        return str(found["TargetGroups"][0]["TargetGroupArn"])
-    vpc, _ = network(ctx)
-    return str(elb.create_target_group(
-        Name=name, Protocol="HTTP", Port=port, VpcId=vpc, TargetType=target_type, HealthCheckPath=health_path,
-        HealthCheckIntervalSeconds=10, HealthyThresholdCount=2, UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"])
-
-
-def listener(ctx: Context) -> str:
-    listeners = ctx.client("elbv2").describe_listeners(LoadBalancerArn=load_balancer(ctx)["LoadBalancerArn"])
-    return str(next(x["ListenerArn"] for x in listeners["Listeners"] if x["Port"] == 80))
-
-
-def wait_for_targets(ctx: Context, group_arn: str, count: int, *, limit: float = 300, step: float = 5) -> None:
-    """Let sandbox time pass until ``count`` targets of the group are healthy (a waiter on the sandbox clock)."""
-    elb = ctx.client("elbv2")
-    waited = 0.0
-    while True:
-        health = elb.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
-        if sum(d["TargetHealth"]["State"] == "healthy" for d in health) >= count:
-            return
-        if waited >= limit:
-            states = [(d["Target"]["Id"], d["TargetHealth"]["State"]) for d in health]
-            raise TimeoutError(f"{count} healthy targets expected in {group_arn} after {limit:.0f} s; found {states}")
-        _clock.clock.advance(step)
-        waited += step
-
-
-def rest_api(ctx: Context) -> str | None:
-    """The id of the REST API ``shop-api``, or ``None``."""
-    if "api" not in ctx.found:
-        for page in ctx.client("apigateway").get_paginator("get_rest_apis").paginate():
-            for api in page["items"]:
-                if api["name"] == m.API:
-                    ctx.found["api"] = api["id"]
-    return ctx.found.get("api")
-
-
-def api_url(api_id: str) -> str:
-    return f"https://{api_id}.execute-api.{m.REGION}.amazonaws.com/{m.STAGE}"
-
-
-def _api_resource(ctx: Context, api_id: str, path: str) -> tuple[str, bool]:
-    """The id of ``path`` in the API, created with its parents; and whether it was created."""
-    apigw = ctx.client("apigateway")
-    resources = {r["path"]: r["id"] for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id)
-                 for r in page["items"]}
-    if path in resources:
-        return resources[path], False
-    parent = path.rsplit("/", 1)[0] or "/"
-    parent_id, _ = _api_resource(ctx, api_id, parent)
-    created = apigw.create_resource(restApiId=api_id, parentId=parent_id, pathPart=path.rsplit("/", 1)[1])
-    return created["id"], True
-
-
-def _api_method(ctx: Context, api_id: str, path: str, method: str, integration: dict[str, Any],
-                request_parameters: dict[str, bool] | None = None) -> bool:
-    """Put a method and its integration on ``path`` unless it has one; whether it was added."""
-    apigw = ctx.client("apigateway")
-    resource_id, _ = _api_resource(ctx, api_id, path)
-    if _unless(("NotFoundException",), apigw.get_method, restApiId=api_id, resourceId=resource_id,
-               httpMethod=method) is not None:
-        return False
-    apigw.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType="NONE",
-                     requestParameters=request_parameters or {})
-    apigw.put_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method, **integration)
-    return True
-
-
-def _deploy_api(ctx: Context, api_id: str, description: str) -> None:
-    ctx.client("apigateway").create_deployment(restApiId=api_id, stageName=m.STAGE, description=description)
-
-
-def put_parameter(ctx: Context, name: str, value: str, *, secure: bool = False) -> None:
-    """One of the apps' configuration parameters, ``/shop/<name>``."""
-    ctx.client("ssm").put_parameter(Name=m.PARAMETERS + name, Value=value, Overwrite=True,
-                                    Type="SecureString" if secure else "String")
-
-
-def role(ctx: Context, name: str, service: str, policy: dict[str, Any]) -> str:
-    """The ARN of role ``name`` that ``service`` may assume, with one inline policy (kept up to date)."""
-    iam = ctx.client("iam")
-    try:
-        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust(service))["Role"]["Arn"]
-    except ClientError as error:
-        if _code(error) != "EntityAlreadyExists":
-            raise
-        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
-    return str(arn)
-
-
-def lambda_function(ctx: Context, name: str, role_arn: str, environment: dict[str, str] | None = None) -> str:
-    """The ARN of the shop's function ``name``, created from :mod:`.functions` if missing."""
-    lam = ctx.client("lambda")
-    try:
-        created = lam.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
-                                      Code={"ZipFile": lab_lambda.zip_code(functions.SOURCES[name])}, Timeout=10,
-                                      Environment={"Variables": environment or {}})
-        lam.get_waiter("function_active_v2").wait(FunctionName=name)
-        return str(created["FunctionArn"])
-    except ClientError as error:
-        if _code(error) != "ResourceConflictException":
-            raise
-    return str(lam.get_function_configuration(FunctionName=name)["FunctionArn"])
-
-
-def orders_environment(ctx: Context, **variables: str) -> None:
-    """Add ``variables`` to ``shop-orders``' environment (a later chapter gives the function more to do)."""
-    lam = ctx.client("lambda")
-    current = lam.get_function_configuration(FunctionName=m.ORDERS_FUNCTION).get("Environment", {}).get("Variables", {})
-    if all(current.get(k) == v for k, v in variables.items()):
-        return
-    lam.update_function_configuration(FunctionName=m.ORDERS_FUNCTION, Environment={"Variables": {**current, **variables}})
-    lam.get_waiter("function_updated_v2").wait(FunctionName=m.ORDERS_FUNCTION)
-
-
-def queue_url(ctx: Context, name: str, attributes: dict[str, str] | None = None) -> str:
-    return str(ctx.client("sqs").create_queue(QueueName=name, Attributes=attributes or {})["QueueUrl"])
-
-
-def queue_arn(ctx: Context, name: str) -> str:
-    return ctx.arn("sqs", name)
-
+from .resources import (
+    AMI_PARAMETER,
+    Context,
+    api_method,
+    deploy_api,
+    lambda_function,
+    listener,
+    load_balancer,
+    network,
+    orders_environment,
+    put_parameter,
+    queue_arn,
+    queue_url,
+    rest_api,
+    role,
+    security_group,
+    target_group,
+    unless,
+    wait_for_targets,
+)
 
 # --------------------------------------------------------------------------
 # The chapters
@@ -259,7 +62,7 @@ def elb(ctx: Context) -> None:
     elbv2 = ctx.client("elbv2")
     _, subnets = network(ctx)
     group = security_group(ctx, m.ALB_SG, "Harbour Tea load balancer: HTTP from the internet", 80)
-    if _unless(("LoadBalancerNotFound",), elbv2.describe_load_balancers, Names=[m.ALB]) is None:
+    if unless(("LoadBalancerNotFound",), elbv2.describe_load_balancers, Names=[m.ALB]) is None:
         arn = elbv2.create_load_balancer(Name=m.ALB, Subnets=subnets[:2], SecurityGroups=[group], Scheme="internet-facing",
                                          Type="application")["LoadBalancers"][0]["LoadBalancerArn"]
         elbv2.get_waiter("load_balancer_available").wait(LoadBalancerArns=[arn])
@@ -288,14 +91,14 @@ def apigateway(ctx: Context) -> None:
         api_id = ctx.found["api"] = apigw.create_rest_api(
             name=m.API, description="Harbour Tea's API", endpointConfiguration={"types": ["REGIONAL"]})["id"]
     backend = "http://" + load_balancer(ctx)["DNSName"]
-    added = _api_method(ctx, api_id, "/catalogue", "GET", {
+    added = api_method(ctx, api_id, "/catalogue", "GET", {
         "type": "HTTP_PROXY", "integrationHttpMethod": "GET", "uri": backend + "/products"})
-    added |= _api_method(ctx, api_id, "/catalogue/{id}", "GET", {
+    added |= api_method(ctx, api_id, "/catalogue/{id}", "GET", {
         "type": "HTTP_PROXY", "integrationHttpMethod": "GET", "uri": backend + "/products/{id}",
         "requestParameters": {"integration.request.path.id": "method.request.path.id"}},
         request_parameters={"method.request.path.id": True})
     if added:
-        _deploy_api(ctx, api_id, "the catalogue")
+        deploy_api(ctx, api_id, "the catalogue")
 
 
 def web_launch_data(ctx: Context, web_group: str, profile: str | None = None) -> dict[str, Any]:
@@ -320,7 +123,7 @@ def ec2(ctx: Context) -> None:
     _, subnets = network(ctx)
     alb_group = security_group(ctx, m.ALB_SG, "Harbour Tea load balancer: HTTP from the internet", 80)
     web_group = security_group(ctx, m.WEB_SG, "Harbour Tea web instances: HTTP from the load balancer", 80, alb_group)
-    if _unless(("InvalidLaunchTemplateName.NotFoundException",), ec2_client.describe_launch_templates,
+    if unless(("InvalidLaunchTemplateName.NotFoundException",), ec2_client.describe_launch_templates,
                LaunchTemplateNames=[m.LAUNCH_TEMPLATE]) is None:
         ec2_client.create_launch_template(LaunchTemplateName=m.LAUNCH_TEMPLATE,
                                           LaunchTemplateData=web_launch_data(ctx, web_group))
@@ -378,12 +181,12 @@ def lambda_(ctx: Context) -> None:
         apigateway(ctx)
         api_id = rest_api(ctx)
     assert api_id is not None
-    _unless(("ResourceConflictException",), ctx.client("lambda").add_permission,
+    unless(("ResourceConflictException",), ctx.client("lambda").add_permission,
             FunctionName=m.ORDERS_FUNCTION, StatementId="shop-api-orders", Action="lambda:InvokeFunction",
             Principal="apigateway.amazonaws.com", SourceArn=ctx.arn("execute-api", f"{api_id}/*/POST/orders"))
     uri = f"arn:aws:apigateway:{m.REGION}:lambda:path/2015-03-31/functions/{arn}/invocations"
-    if _api_method(ctx, api_id, "/orders", "POST", {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": uri}):
-        _deploy_api(ctx, api_id, "orders")
+    if api_method(ctx, api_id, "/orders", "POST", {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": uri}):
+        deploy_api(ctx, api_id, "orders")
 
 
 def functions_policy(ctx: Context) -> dict[str, Any]:
@@ -402,7 +205,7 @@ def elasticache(ctx: Context) -> None:
     """The Valkey replication group ``shop-cache`` (a primary and one replica);
     its primary endpoint goes to the parameter ``/shop/cache/endpoint``."""
     cache = ctx.client("elasticache")
-    _unless(("ReplicationGroupAlreadyExists",), cache.create_replication_group,
+    unless(("ReplicationGroupAlreadyExists",), cache.create_replication_group,
             ReplicationGroupId=m.CACHE, ReplicationGroupDescription="Harbour Tea product cache", Engine="valkey",
             CacheNodeType="cache.t4g.micro", NumCacheClusters=2, AutomaticFailoverEnabled=True)
     cache.get_waiter("replication_group_available").wait(ReplicationGroupId=m.CACHE, WaiterConfig={"Delay": 1})
@@ -416,11 +219,11 @@ def rds(ctx: Context) -> None:
     ``shop-db-2``), database ``shop``, table ``products`` seeded with the teas;
     its endpoints and credentials go to the parameters ``/shop/db/*``."""
     client = ctx.client("rds")
-    _unless(("DBClusterAlreadyExistsFault",), client.create_db_cluster,
+    unless(("DBClusterAlreadyExistsFault",), client.create_db_cluster,
             DBClusterIdentifier=m.DB_CLUSTER, Engine="aurora-postgresql", DatabaseName=m.DB_NAME,
             MasterUsername=m.DB_USER, MasterUserPassword=m.DB_PASSWORD)
     for name in m.DB_INSTANCES:
-        _unless(("DBInstanceAlreadyExists",), client.create_db_instance, DBInstanceIdentifier=name,
+        unless(("DBInstanceAlreadyExists",), client.create_db_instance, DBInstanceIdentifier=name,
                 DBClusterIdentifier=m.DB_CLUSTER, Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
     client.get_waiter("db_cluster_available").wait(DBClusterIdentifier=m.DB_CLUSTER, WaiterConfig={"Delay": 1})
     cluster = client.describe_db_clusters(DBClusterIdentifier=m.DB_CLUSTER)["DBClusters"][0]
@@ -449,7 +252,7 @@ def seed_products(endpoint: str, port: int) -> None:
 def dynamodb(ctx: Context) -> None:
     """The table ``shop-orders`` (partition key ``order_id``), written by ``shop-orders``."""
     client = ctx.client("dynamodb")
-    _unless(("ResourceInUseException",), client.create_table, TableName=m.ORDERS_TABLE, BillingMode="PAY_PER_REQUEST",
+    unless(("ResourceInUseException",), client.create_table, TableName=m.ORDERS_TABLE, BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}])
     client.get_waiter("table_exists").wait(TableName=m.ORDERS_TABLE, WaiterConfig={"Delay": 1})
@@ -458,14 +261,14 @@ def dynamodb(ctx: Context) -> None:
 
 
 def _has_function(ctx: Context, name: str) -> bool:
-    return _unless(("ResourceNotFoundException",), ctx.client("lambda").get_function_configuration,
+    return unless(("ResourceNotFoundException",), ctx.client("lambda").get_function_configuration,
                    FunctionName=name) is not None
 
 
 def cloudwatch(ctx: Context) -> None:
     """The log group ``/shop/web``, the topic ``shop-alerts`` and two alarms that
     notify it: ``shop-alb-5xx`` (the targets' 5XX answers) and ``shop-orders-errors``."""
-    _unless(("ResourceAlreadyExistsException",), ctx.client("logs").create_log_group, logGroupName=m.LOG_GROUP)
+    unless(("ResourceAlreadyExistsException",), ctx.client("logs").create_log_group, logGroupName=m.LOG_GROUP)
     ctx.client("logs").put_retention_policy(logGroupName=m.LOG_GROUP, retentionInDays=30)
     alerts = ctx.client("sns").create_topic(Name=m.ALERTS_TOPIC)["TopicArn"]
     watch = ctx.client("cloudwatch")
@@ -499,9 +302,9 @@ def cloudtrail(ctx: Context) -> None:
     """The bucket ``shop-trail-<account>`` (its policy lets CloudTrail write) and the trail ``shop-trail``, logging."""
     s3, trail = ctx.client("s3"), ctx.client("cloudtrail")
     bucket = m.trail_bucket(ctx.account_id)
-    _unless(("BucketAlreadyOwnedByYou",), s3.create_bucket, Bucket=bucket)
+    unless(("BucketAlreadyOwnedByYou",), s3.create_bucket, Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(trail_bucket_policy(ctx, bucket)))
-    _unless(("TrailAlreadyExistsException",), trail.create_trail, Name=m.TRAIL, S3BucketName=bucket,
+    unless(("TrailAlreadyExistsException",), trail.create_trail, Name=m.TRAIL, S3BucketName=bucket,
             IsMultiRegionTrail=True, IncludeGlobalServiceEvents=True)
     trail.start_logging(Name=m.TRAIL)
 
@@ -533,11 +336,11 @@ def iam(ctx: Context) -> None:
          "Resource": ctx.arn("ssm", "parameter/shop/*")},
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
          "Resource": ctx.arn("logs", f"log-group:{m.LOG_GROUP}:*")}]})
-    if _unless(("EntityAlreadyExists",), client.create_instance_profile, InstanceProfileName=m.WEB_ROLE) is not None:
+    if unless(("EntityAlreadyExists",), client.create_instance_profile, InstanceProfileName=m.WEB_ROLE) is not None:
         client.add_role_to_instance_profile(InstanceProfileName=m.WEB_ROLE, RoleName=m.WEB_ROLE)
     role(ctx, m.TASK_ROLE, "ecs-tasks.amazonaws.com", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["ssm:GetParametersByPath"], "Resource": ctx.arn("ssm", "parameter/shop/*")}]})
-    _unless(("EntityAlreadyExists",), client.create_user, UserName=m.DEVELOPER)
+    unless(("EntityAlreadyExists",), client.create_user, UserName=m.DEVELOPER)
     client.put_user_policy(UserName=m.DEVELOPER, PolicyName="shop-developer-read",
                            PolicyDocument=json.dumps(developer_policy(ctx)))
 
@@ -574,7 +377,7 @@ def sns(ctx: Context) -> None:
 
 
 def _has_queue(ctx: Context, name: str) -> bool:
-    return _unless(("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"), ctx.client("sqs").get_queue_url,
+    return unless(("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"), ctx.client("sqs").get_queue_url,
                    QueueName=name) is not None
 
 
@@ -588,7 +391,7 @@ def eventbridge(ctx: Context) -> None:
     state machine; ``shop-orders`` announces paid orders on the bus. The rule's
     target is the state machine, added by the stepfunctions chapter (it does not exist yet)."""
     events = ctx.client("events")
-    _unless(("ResourceAlreadyExistsException",), events.create_event_bus, Name=m.BUS)
+    unless(("ResourceAlreadyExistsException",), events.create_event_bus, Name=m.BUS)
     events.put_rule(Name=m.PAID_RULE, EventBusName=m.BUS, EventPattern=json.dumps(paid_pattern()),
                     Description="A paid order starts its fulfilment")
     role(ctx, m.EVENTS_ROLE, "events.amazonaws.com", {"Version": "2012-10-17", "Statement": [
@@ -613,12 +416,12 @@ def stepfunctions(ctx: Context) -> None:
         {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": list(arns.values())}]})
     client = ctx.client("stepfunctions")
     machine_arn = ctx.arn("states", f"stateMachine:{m.STATE_MACHINE}")
-    if _unless(("StateMachineDoesNotExist",), client.describe_state_machine, stateMachineArn=machine_arn) is None:
+    if unless(("StateMachineDoesNotExist",), client.describe_state_machine, stateMachineArn=machine_arn) is None:
         client.create_state_machine(name=m.STATE_MACHINE, roleArn=states_role,
                                     definition=json.dumps(functions.definition(arns)))
     if not delivers_to_state_machines():
         return  # said in the docstring: the rule keeps no target rather than failing every order
-    if _unless(("ResourceNotFoundException",), ctx.client("events").describe_rule, Name=m.PAID_RULE,
+    if unless(("ResourceNotFoundException",), ctx.client("events").describe_rule, Name=m.PAID_RULE,
                EventBusName=m.BUS) is not None:
         ctx.client("events").put_targets(Rule=m.PAID_RULE, EventBusName=m.BUS, Targets=[
             {"Id": "fulfil", "Arn": machine_arn, "RoleArn": f"arn:aws:iam::{ctx.account_id}:role/{m.EVENTS_ROLE}"}])

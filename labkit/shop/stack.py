@@ -20,7 +20,7 @@ from labkit.core import registry
 from labkit.services import ec2 as lab_ec2
 from labkit.services import ecs as lab_ecs
 
-from . import apps, chapters
+from . import apps, chapters, resources
 from . import model as m
 from . import template as tpl
 
@@ -34,7 +34,7 @@ Resolved = dict[str, tuple[str, dict[str, Any]]]  # logical id -> (Ref value, at
 class Resolver:
     """Ref, Fn::GetAtt, Fn::Sub and Fn::Base64 of one deployment's template."""
 
-    def __init__(self, ctx: chapters.Context, stack_name: str, resources: dict[str, Any]) -> None:
+    def __init__(self, ctx: resources.Context, stack_name: str, resources: dict[str, Any]) -> None:
         self.ctx, self.resources = ctx, resources
         self.done: Resolved = {}
         for page in ctx.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack_name):
@@ -102,9 +102,9 @@ class Resolver:
 # Each filled type: create it from its properties, return (Ref value, attributes)
 # --------------------------------------------------------------------------
 
-def _cache(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _cache(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("elasticache")
-    chapters._unless(("ReplicationGroupAlreadyExists",), client.create_replication_group, **p)
+    resources.unless(("ReplicationGroupAlreadyExists",), client.create_replication_group, **p)
     client.get_waiter("replication_group_available").wait(ReplicationGroupId=p["ReplicationGroupId"],
                                                           WaiterConfig={"Delay": 1})
     group = client.describe_replication_groups(ReplicationGroupId=p["ReplicationGroupId"])["ReplicationGroups"][0]
@@ -113,48 +113,48 @@ def _cache(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any
                                      "PrimaryEndPoint.Port": primary["Port"]}
 
 
-def _db_cluster(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _db_cluster(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("rds")
-    chapters._unless(("DBClusterAlreadyExistsFault",), client.create_db_cluster, **p)
+    resources.unless(("DBClusterAlreadyExistsFault",), client.create_db_cluster, **p)
     cluster = client.describe_db_clusters(DBClusterIdentifier=p["DBClusterIdentifier"])["DBClusters"][0]
     return p["DBClusterIdentifier"], {"Endpoint.Address": cluster["Endpoint"], "Endpoint.Port": cluster["Port"],
                                       "ReadEndpoint.Address": cluster["ReaderEndpoint"]}
 
 
-def _db_instance(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _db_instance(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("rds")
-    chapters._unless(("DBInstanceAlreadyExists",), client.create_db_instance, **p)
+    resources.unless(("DBInstanceAlreadyExists",), client.create_db_instance, **p)
     client.get_waiter("db_instance_available").wait(DBInstanceIdentifier=p["DBInstanceIdentifier"],
                                                     WaiterConfig={"Delay": 1})
     return p["DBInstanceIdentifier"], {}
 
 
-def _parameter(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _parameter(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ctx.client("ssm").put_parameter(Name=p["Name"], Value=str(p["Value"]), Type=p.get("Type", "String"), Overwrite=True)
     return p["Name"], {}
 
 
-def _alarm(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _alarm(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ctx.client("cloudwatch").put_metric_alarm(**p)
     return p["AlarmName"], {}
 
 
-def _bucket_policy(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _bucket_policy(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     ctx.client("s3").put_bucket_policy(Bucket=p["Bucket"], Policy=json.dumps(p["PolicyDocument"]))
     return p["Bucket"], {}
 
 
-def _trail(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _trail(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("cloudtrail")
     logging = p.pop("IsLogging", False)
     name = p.pop("TrailName")
-    chapters._unless(("TrailAlreadyExistsException",), client.create_trail, Name=name, **p)
+    resources.unless(("TrailAlreadyExistsException",), client.create_trail, Name=name, **p)
     if logging:
         client.start_logging(Name=name)
     return name, {}
 
 
-def _queue_policy(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _queue_policy(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     for url in p["Queues"]:
         ctx.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])})
     return ",".join(p["Queues"]), {}
@@ -169,7 +169,7 @@ def _camel(value: Any) -> Any:
     return value
 
 
-def _ecs_service(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _ecs_service(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("ecs")
     params = _camel(p)
     params["cluster"] = p["Cluster"]
@@ -183,7 +183,7 @@ def _ecs_service(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[st
     return arn, {"Name": p["ServiceName"]}
 
 
-def _task_definition(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _task_definition(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("ecs")
     found = client.list_task_definitions(familyPrefix=p["Family"], sort="DESC")["taskDefinitionArns"]
     if found:
@@ -191,7 +191,7 @@ def _task_definition(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dic
     return client.register_task_definition(**_camel(p))["taskDefinition"]["taskDefinitionArn"], {}
 
 
-def _method(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _method(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("apigateway")
     integration = p["Integration"]
     client.put_method(restApiId=p["RestApiId"], resourceId=p["ResourceId"], httpMethod=p["HttpMethod"],
@@ -202,13 +202,13 @@ def _method(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, An
     return f"{p['ResourceId']} {p['HttpMethod']}", {}
 
 
-def _deployment(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _deployment(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     created = ctx.client("apigateway").create_deployment(restApiId=p["RestApiId"], stageName=p["StageName"],
                                                          description=p.get("Description", ""))
     return created["id"], {}
 
 
-def _record(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _record(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     zone = p.pop("HostedZoneId")
     alias = p.pop("AliasTarget", None)
     record = dict(p)
@@ -219,7 +219,7 @@ def _record(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, An
     return p["Name"], {}
 
 
-def _auto_scaling_group(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _auto_scaling_group(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("autoscaling")
     name = p["AutoScalingGroupName"]
     if not client.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]:
@@ -230,16 +230,16 @@ def _auto_scaling_group(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, 
     return name, {}
 
 
-def _state_machine(ctx: chapters.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _state_machine(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     client = ctx.client("stepfunctions")
     arn = ctx.arn("states", f"stateMachine:{p['StateMachineName']}")
-    if chapters._unless(("StateMachineDoesNotExist",), client.describe_state_machine, stateMachineArn=arn) is None:
+    if resources.unless(("StateMachineDoesNotExist",), client.describe_state_machine, stateMachineArn=arn) is None:
         arn = client.create_state_machine(name=p["StateMachineName"], definition=p["DefinitionString"],
                                           roleArn=p["RoleArn"])["stateMachineArn"]
     return arn, {"Name": p["StateMachineName"]}
 
 
-FILLERS: dict[str, Callable[[chapters.Context, dict[str, Any]], tuple[str, dict[str, Any]]]] = {
+FILLERS: dict[str, Callable[[resources.Context, dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "AWS::ElastiCache::ReplicationGroup": _cache,
     "AWS::RDS::DBCluster": _db_cluster,
     "AWS::RDS::DBInstance": _db_instance,
@@ -258,7 +258,7 @@ FILLERS: dict[str, Callable[[chapters.Context, dict[str, Any]], tuple[str, dict[
 }
 
 
-def fill(ctx: chapters.Context, stack_name: str, body: dict[str, Any], filled: dict[str, Any]) -> list[str]:
+def fill(ctx: resources.Context, stack_name: str, body: dict[str, Any], filled: dict[str, Any]) -> list[str]:
     """Create the filled resources, each after what it refers to; return their logical ids in that order."""
     resolver = Resolver(ctx, stack_name, body["Resources"])
     order: list[str] = []
@@ -279,7 +279,7 @@ def fill(ctx: chapters.Context, stack_name: str, body: dict[str, Any], filled: d
     return order
 
 
-def deploy(ctx: chapters.Context, stack_name: str, body: dict[str, Any]) -> list[str]:
+def deploy(ctx: resources.Context, stack_name: str, body: dict[str, Any]) -> list[str]:
     """Create the stack from ``body`` and fill in the rest; return the filled logical ids."""
     lab_ec2.register_app(m.WEB_APP, apps.web)  # the code the AMI and the image would carry
     lab_ecs.register_image(m.CART_IMAGE, start=apps.cart_start)
@@ -290,16 +290,16 @@ def deploy(ctx: chapters.Context, stack_name: str, body: dict[str, Any]) -> list
     try:
         cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(stack_body), Capabilities=["CAPABILITY_NAMED_IAM"])
     except ClientError as error:
-        if chapters._code(error) != "AlreadyExistsException":
+        if resources.error_code(error) != "AlreadyExistsException":
             raise
     cfn.get_waiter("stack_create_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 1})
     order = fill(ctx, stack_name, body, filled)
-    resources = body["Resources"]
-    if "Database" in resources:
+    declared = body["Resources"]
+    if "Database" in declared:
         cluster = ctx.client("rds").describe_db_clusters(DBClusterIdentifier=m.DB_CLUSTER)["DBClusters"][0]
         chapters.seed_products(cluster["Endpoint"], cluster["Port"])
-    if "WebGroup" in resources:
-        chapters.wait_for_targets(ctx, chapters.target_group(ctx, m.WEB_TG), 2)
-    if "CartService" in resources:
-        chapters.wait_for_targets(ctx, chapters.target_group(ctx, m.CART, port=m.CART_PORT, target_type="ip"), 2)
+    if "WebGroup" in declared:
+        resources.wait_for_targets(ctx, resources.target_group(ctx, m.WEB_TG), 2)
+    if "CartService" in declared:
+        resources.wait_for_targets(ctx, resources.target_group(ctx, m.CART, port=m.CART_PORT, target_type="ip"), 2)
     return order

@@ -48,7 +48,7 @@ import json
 import re
 from typing import Any
 
-from . import chapters, functions
+from . import chapters, functions, resources
 from . import model as m
 
 #: The resource types labkit creates after the stack, and why.
@@ -384,22 +384,22 @@ def template(through: str | None = None, *, before: str | None = None, network: 
         from . import _context
 
         ctx = _context()
-        network = network or chapters.network(ctx)
-        ami = ami or ctx.client("ssm").get_parameter(Name=chapters.AMI_PARAMETER)["Parameter"]["Value"]
-    resources: dict[str, Any] = {}
-    _front_door(resources, done, network)
-    _compute(resources, done, network, ami)
-    _data(resources, done)
-    _operate(resources, done)
-    _events(resources, done)
-    if "Api" in resources:
-        resources["ApiDeployment"] = {"Type": "AWS::ApiGateway::Deployment", "DependsOn": sorted(
-            n for n, r in resources.items() if r["Type"] == "AWS::ApiGateway::Method"), "Properties": {
+        network = network or resources.network(ctx)
+        ami = ami or ctx.client("ssm").get_parameter(Name=resources.AMI_PARAMETER)["Parameter"]["Value"]
+    parts: dict[str, Any] = {}
+    _front_door(parts, done, network)
+    _compute(parts, done, network, ami)
+    _data(parts, done)
+    _operate(parts, done)
+    _events(parts, done)
+    if "Api" in parts:
+        parts["ApiDeployment"] = {"Type": "AWS::ApiGateway::Deployment", "DependsOn": sorted(
+            n for n, r in parts.items() if r["Type"] == "AWS::ApiGateway::Method"), "Properties": {
             "RestApiId": _ref("Api"), "StageName": m.STAGE, "Description": "the shop's API"}}
     return {"AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"Harbour Tea, the course's shop, through the {max(done, key=m.CHAPTERS.index)} chapter",
-            "Resources": resources,
-            "Outputs": _outputs(resources)}
+            "Resources": parts,
+            "Outputs": _outputs(parts)}
 
 
 def _outputs(resources: dict[str, Any]) -> dict[str, Any]:
