@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from labkit.notebook import account as drawing
 from labkit.notebook.account import trail
+from labkit.notebook.account.figure import draw_account
 
 AMI = "ami-12c6146b"
 HTTP_TRUST = {"Version": "2012-10-17", "Statement": [
@@ -275,3 +276,27 @@ def test_a_role_is_written_under_what_runs_as_it_and_one_arrow_joins_two_resourc
 
     assert merged([("a", "b", "watches X"), ("a", "b", "on ALARM"), ("a", "b", "on ALARM"), ("b", "c", "")]) == [
         ("a", "b", "watches X; on ALARM"), ("b", "c", "")]
+
+
+def test_many_unconnected_resources_of_one_kind_are_one_node_naming_them(lab, aws):
+    for index in range(6):
+        aws["sqs"].create_queue(QueueName=f"t-stack-{index}")
+    aws["sqs"].create_queue(QueueName="t-alone")
+    account = drawing.survey()
+    from labkit.notebook.account.figure import _roles_in_labels, _stacked
+
+    nodes, into = _stacked(account, *_roles_in_labels(account))
+    stacked = [label for kind, label in nodes.values() if kind == "sqs"]
+    assert len(stacked) == 1 and stacked[0].startswith("7 queues") and set(into) == {f"sqs:t-stack-{i}" for i in range(6)} | {
+        "sqs:t-alone"}
+    assert draw_account(account, "stacked").png is not None
+
+
+def test_compare_names_what_differs_between_two_surveys(lab, aws):
+    aws["sqs"].create_queue(QueueName="t-one")
+    before = drawing.survey()
+    aws["sqs"].create_queue(QueueName="t-two")
+    after = drawing.survey()
+    assert after.compare(before) == {"nodes only here": [("sqs:t-two", "sqs")], "nodes only there": [],
+                                     "edges only here": [], "edges only there": []}
+    assert after.compare(after)["nodes only here"] == []

@@ -100,6 +100,36 @@ def _roles_in_labels(account: Account) -> tuple[dict[str, tuple[str, str]], list
     return {key: (kind, wrap(label)) for key, (kind, label) in nodes.items()}, merged(edges)
 
 
+#: More unconnected resources of one kind than this are drawn as one node that lists them.
+STACK_ABOVE = 4
+
+
+def _stacked(account: Account, nodes: dict[str, tuple[str, str]], edges: list[tuple[str, str, str]]
+             ) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """Unconnected resources of one kind, when there are many, as one node naming them all
+    (twelve queues no arrow touches need not take twelve places). Returns the nodes and which
+    node now stands for each one stacked."""
+    linked = {end for edge in edges for end in edge[:2]}
+    alike: dict[tuple[str, str], list[str]] = {}
+    for key in nodes:
+        node = account.nodes.get(key)
+        if node is not None and key not in linked and node.part:
+            alike.setdefault((node.kind, node.noun), []).append(key)
+    into: dict[str, str] = {}
+    out = dict(nodes)
+    for (kind, noun), keys in alike.items():
+        if len(keys) <= STACK_ABOVE:
+            continue
+        names = [account.nodes[key].name for key in keys]
+        stack = f"stack:{kind}:{noun}"
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        out[stack] = (kind, wrap(f"{len(names)} {noun}s\n{shown}"))
+        for key in keys:
+            del out[key]
+            into[key] = stack
+    return out, into
+
+
 #: Above this many nodes the drawing runs top to bottom: the parts side by side, not one tall column.
 WIDE_ABOVE = 12
 
@@ -110,12 +140,14 @@ def draw_account(account: Account, title: str, *, direction: str | None = None,
     ``direction`` defaults to left to right for a small account, top to bottom for a large one."""
     alt = account.alt()
     nodes, edges = _roles_in_labels(account)
+    nodes, into = _stacked(account, nodes, edges)
     direction = direction or ("TB" if len(nodes) > WIDE_ABOVE else "LR")
     if not nodes:
         nodes = {"empty": ("note", f"nothing to draw in {account.region}")}
     clusters = {}
     for part in PARTS:
         members = [key for key, node in account.nodes.items() if node.part == part and key in nodes]
+        members += sorted({into[key] for key, node in account.nodes.items() if node.part == part and key in into})
         if members:
             clusters[part[:1].upper() + part[1:]] = members
     figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=edges, clusters=clusters, direction=direction,

@@ -115,6 +115,13 @@ class Account:
         return (frozenset((key, node.kind) for key, node in self.nodes.items()),
                 frozenset(self.edges))
 
+    def compare(self, other: Account) -> dict[str, list[Any]]:
+        """What differs between two surveys (say, the boto3 build and the CloudFormation
+        deployment): nodes and edges only in this one, and only in ``other``."""
+        mine, theirs = self.signature(), other.signature()
+        return {"nodes only here": sorted(mine[0] - theirs[0]), "nodes only there": sorted(theirs[0] - mine[0]),
+                "edges only here": sorted(mine[1] - theirs[1]), "edges only there": sorted(theirs[1] - mine[1])}
+
     def sentences(self) -> list[str]:
         """Every edge as a sentence, in the drawing's order."""
         out = []
