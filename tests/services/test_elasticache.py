@@ -149,6 +149,46 @@ def test_memcached_evicts_lru_and_node_type_drives_capacity(ec):
     assert small[b"curr_items"] > micro[b"curr_items"]  # a bigger node type holds more
 
 
+def test_memcached_evictions_reach_cloudwatch_once_a_sandbox_minute_per_node(lab, aws, ec):
+    from datetime import datetime, timezone
+
+    from labkit.services.elasticache import metrics
+
+    cw = aws["cloudwatch"]
+    cid, cluster = memcached_cluster(ec, nodes=2)
+    dims = [{"Name": "CacheClusterId", "Value": cid}, {"Name": "CacheNodeId", "Value": "0001"}]
+    cw.put_metric_alarm(AlarmName=f"{cid}-evictions", Namespace="AWS/ElastiCache", MetricName="Evictions",
+                        Dimensions=dims, Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="breaching")
+    lab.clock.advance(120)  # nodes running, nothing evicted: zeros are published
+    assert cw.describe_alarms(AlarmNames=[f"{cid}-evictions"])["MetricAlarms"][0]["StateValue"] == "OK"
+    client = Memcache(addr(cluster["CacheNodes"][0]["Endpoint"]))
+    for i in range(1500):
+        client.set(f"item{i}", "x" * 400, noreply=False)
+    evicted = int(client.stats()[b"evictions"])
+    assert evicted > 0
+    lab.clock.advance(60)
+    assert cw.describe_alarms(AlarmNames=[f"{cid}-evictions"])["MetricAlarms"][0]["StateValue"] == "ALARM"
+    lab.clock.advance(60)
+    end = lab.clock.now()
+
+    def sums(node_id):
+        points = cw.get_metric_statistics(
+            Namespace="AWS/ElastiCache", MetricName="Evictions", Period=60, Statistics=["Sum", "SampleCount"],
+            Dimensions=[{"Name": "CacheClusterId", "Value": cid}, {"Name": "CacheNodeId", "Value": node_id}],
+            StartTime=datetime.fromtimestamp(end - 600, timezone.utc), EndTime=datetime.fromtimestamp(end, timezone.utc),
+        )["Datapoints"]
+        assert all(p["SampleCount"] == 1 for p in points)  # one data point a minute
+        return [p["Sum"] for p in sorted(points, key=lambda p: p["Timestamp"])]
+
+    first, second = sums("0001"), sums("0002")
+    assert sum(first) == evicted and first[-1] == 0  # each eviction counted once, in its minute
+    assert len(second) == len(first) and not any(second)  # the other node evicted nothing
+    client.close()
+    ec.delete_cache_cluster(CacheClusterId=cid)
+    assert not [p for p in metrics.publish(lab.clock.now()) if p[0] == cid]  # a deleted cluster publishes nothing
+
+
 def test_memcached_protocol_details():
     server = local.MemcachedServer(local.MemcachedNode(memory_limit=1 << 20))
     try:

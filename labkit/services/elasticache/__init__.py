@@ -31,6 +31,8 @@ What this service adds (``lab.elasticache``)
       the resource, so the same id can be created again;
     - :mod:`.failover`: :func:`fail_over` (what ``TestFailover`` does to your
       clients) and :func:`fail_node` (a node replaced, empty);
+    - :mod:`.metrics`: each Memcached node's ``Evictions`` published to
+      CloudWatch (``AWS/ElastiCache``) once a sandbox minute;
     - :mod:`.control`: ``ModifyCacheCluster`` (nodes added or removed on the
       local servers, a new node type, pending changes), ``TestFailover``
       (through :func:`fail_over`, 15 node groups per rolling day) and the
@@ -52,8 +54,10 @@ Limits (said in the chapter where a learner could notice)
 
 from __future__ import annotations
 
+from labkit.core import hooks
 from labkit.services.elasticache import control as _control
 from labkit.services.elasticache import deployments as _deployments
+from labkit.services.elasticache import metrics as _metrics
 from labkit.services.elasticache.control import TEST_FAILOVER_DOWNTIME, NotEmulated
 from labkit.services.elasticache.failover import (
     FailoverError,
@@ -104,6 +108,7 @@ def install() -> None:
     use_sandbox_clock()
     _deployments.subscribe()
     _control.subscribe()
+    hooks.subscribe("after", "elasticache", "DescribeCacheClusters", _metrics.after_describe)
 
 
 def stop_all() -> None:
@@ -116,3 +121,4 @@ def reset() -> None:
     """Stop every server and forget every deployment (``lab.reset()``)."""
     _deployments.reset()
     _control.reset()
+    _metrics.reset()
