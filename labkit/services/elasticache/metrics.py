@@ -41,12 +41,13 @@ _NEXT: dict[str, Any] = {"due": None}
 def memcached_nodes() -> list[tuple[str, str, str, Any]]:
     """``(region, cluster id, node id, MemcachedNode)`` for every running Memcached node."""
     found = []
-    with deployments.STATE.lock:
-        for (region, cluster_id), dep in deployments.STATE.deployments.items():
-            if dep.kind != "cluster" or dep.engine != "memcached":
-                continue
-            for node_id, server in zip(dep.node_ids, dep.nodes, strict=False):
-                found.append((region, cluster_id, node_id, server.node))
+    # A copy, without the plane's lock: this runs from the clock, in whichever thread read it,
+    # and must never wait for a thread that holds the lock while it stops a server.
+    for (region, cluster_id), dep in list(deployments.STATE.deployments.items()):
+        if dep.kind != "cluster" or dep.engine != "memcached":
+            continue
+        for node_id, server in zip(list(dep.node_ids), list(dep.nodes), strict=False):
+            found.append((region, cluster_id, node_id, server.node))
     return found
 
 
