@@ -135,7 +135,9 @@ def shop(ctx: resources.Context | None = None) -> Shop:
 
 
 def install() -> None:
-    """Nothing to follow: the shop is built by calls, not by hooks."""
+    """Let the apps reload their configuration when an SSM parameter changes
+    (the registry calls this once, at first use)."""
+    apps.follow_parameters()
 
 
 def reset() -> None:

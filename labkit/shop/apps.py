@@ -39,16 +39,42 @@ _REDIS: dict[tuple[str, int], Any] = {}
 _LOCK = threading.Lock()
 
 
+_CONFIG: dict[str, str] | None = None  # read once, read again after any change to an SSM parameter
+
+
 def config() -> dict[str, str]:
     """The shop's configuration, from the SSM parameters under ``/shop/``
-    (``cache/endpoint``, ``db/endpoint``, ``db/user``, ``db/password``)."""
+    (``cache/endpoint``, ``db/endpoint``, ``db/reader``, ``db/user``, ``db/password``).
+
+    The apps keep what they read until a parameter changes (:func:`forget_config`,
+    called after every ``PutParameter`` and ``DeleteParameter(s)``), as an app
+    that reloads its configuration when told to would."""
+    global _CONFIG
+    cached = _CONFIG
+    if cached is not None:
+        return cached
     ssm = aws.internal_client("ssm", model.REGION)
     found: dict[str, str] = {}
     for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=model.PARAMETERS, Recursive=True,
                                                                       WithDecryption=True):
         for parameter in page["Parameters"]:
             found[parameter["Name"][len(model.PARAMETERS):]] = parameter["Value"]
+    _CONFIG = found
     return found
+
+
+def forget_config(*_: Any) -> None:
+    """The next request reads the SSM parameters again."""
+    global _CONFIG
+    _CONFIG = None
+
+
+def follow_parameters() -> None:
+    """Forget the configuration whenever an SSM parameter is written or deleted (``install()``)."""
+    from labkit.core import hooks
+
+    for operation in ("PutParameter", "DeleteParameter", "DeleteParameters", "LabelParameterVersion"):
+        hooks.subscribe("after", "ssm", operation, forget_config)
 
 
 def _cache(settings: dict[str, str]) -> Any:
@@ -204,6 +230,7 @@ def cart_start(environment: dict[str, str]) -> Callable[..., Iterable[bytes]]:
 
 def reset() -> None:
     """Forget the apps' clients and the in-memory carts (``lab.reset()``)."""
+    forget_config()
     with _LOCK:
         for client in _REDIS.values():
             try:

@@ -294,6 +294,7 @@ def deploy(ctx: resources.Context, stack_name: str, body: dict[str, Any]) -> lis
             raise
     cfn.get_waiter("stack_create_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 1})
     order = fill(ctx, stack_name, body, filled)
+    apps.forget_config()  # the stack wrote parameters without an SSM call the apps would hear of
     declared = body["Resources"]
     if "Database" in declared:
         cluster = ctx.client("rds").describe_db_clusters(DBClusterIdentifier=m.DB_CLUSTER)["DBClusters"][0]

@@ -98,6 +98,17 @@ def test_the_storefront_reads_aurora_then_the_cache(lab):
     assert product(shop, 4)[1]["cache"] == "miss"  # each product has its own key
 
 
+def test_the_apps_follow_their_configuration_in_ssm(lab):
+    shop = lab.shop.build("elasticache")
+    assert product(shop)[1]["cache"] in ("miss", "hit")
+    ssm = lab.client("ssm")
+    endpoint = ssm.get_parameter(Name="/shop/cache/endpoint")["Parameter"]["Value"]
+    ssm.delete_parameter(Name="/shop/cache/endpoint")
+    assert product(shop)[1]["cache"] == "none"  # no cache configured: straight to the catalogue
+    ssm.put_parameter(Name="/shop/cache/endpoint", Value=endpoint, Type="String")
+    assert product(shop)[1]["cache"] == "hit"
+
+
 def test_bad_product_ids_get_clear_errors_and_the_shop_keeps_serving(lab):
     shop = lab.shop.build("ec2")
     assert requests.get(shop.url + "/products/tea", timeout=10).status_code == 400
