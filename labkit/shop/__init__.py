@@ -106,9 +106,15 @@ def deploy(stack_name: str = "shop", through: str | None = None, *, before: str 
     parameters moto ignores; and what refers to them). The returned
     :class:`Shop` lists those in ``filled``. The apps' code and the
     ``products`` rows are not in any template: they are registered and seeded here.
+
+    Deploying again with the same stack name adds nothing; deploying where
+    the shop was built with boto3 raises ``ValueError`` (reset first).
     """
     ctx = _context()
     wanted = chapters_through(through, before)
+    if built() and not _stack.exists(ctx, stack_name):
+        raise ValueError(f"the shop is already built in this sandbox (through {built()[-1]}): CloudFormation would "
+                         "refuse its names as AWS does (the resources exist); lab.reset() first")
     body = template(wanted[-1], network=resources.network(ctx),
                     ami=ctx.client("ssm").get_parameter(Name=resources.AMI_PARAMETER)["Parameter"]["Value"])
     filled = _stack.deploy(ctx, stack_name, body)

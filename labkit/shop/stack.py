@@ -279,6 +279,17 @@ def fill(ctx: resources.Context, stack_name: str, body: dict[str, Any], filled: 
     return order
 
 
+def exists(ctx: resources.Context, stack_name: str) -> bool:
+    """Whether the stack ``stack_name`` exists (and is not deleted)."""
+    try:
+        found = ctx.client("cloudformation").describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if resources.error_code(error) != "ValidationError":  # AWS's answer for a stack that does not exist
+            raise
+        return False
+    return any(stack["StackStatus"] != "DELETE_COMPLETE" for stack in found)
+
+
 def deploy(ctx: resources.Context, stack_name: str, body: dict[str, Any]) -> list[str]:
     """Create the stack from ``body`` and fill in the rest; return the filled logical ids."""
     lab_ec2.register_app(m.WEB_APP, apps.web)  # the code the AMI and the image would carry
