@@ -1,6 +1,7 @@
 """Helpers for notebook pages: what a reader sees, not what the sandbox does.
 
 - :func:`draw` (:mod:`~labkit.notebook.diagrams`) - architecture diagrams in one house style, with alt text
+- :mod:`~labkit.notebook.account` - the account drawn from its real state (``lab.diagram()``)
 - :func:`question`, :func:`quiz` (:mod:`~labkit.notebook.quizzes`) - self-check quizzes that work in the static book
 - :func:`show` (:mod:`~labkit.notebook.printing`) - boto3 responses printed without the noise
 - :mod:`~labkit.notebook.statemachines` - Step Functions state machines drawn from their ASL
