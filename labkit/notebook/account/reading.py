@@ -151,6 +151,8 @@ class Survey:
             return node_id
         node_id = f"outside:{_dns(key)}"
         noun = "address" if re.fullmatch(r"[\d.]+|[0-9a-f:]+", key) else "web endpoint"
+        if re.fullmatch(r"[a-z0-9-]+\.amazonaws\.com", key):
+            noun = "AWS service"  # an API Gateway integration that calls a service's API directly
         self.account.add(node_id, Node("internet", key, key, noun, ""))
         return node_id
 
