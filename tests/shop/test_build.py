@@ -205,9 +205,9 @@ def test_the_cloudformation_deployment_gives_the_same_account_as_the_boto3_build
 
 
 def test_deploying_again_adds_nothing_and_deploying_over_a_boto3_build_is_refused(lab):
-    first = lab.shop.deploy("shop", through="ec2")
-    again = lab.shop.deploy("shop", through="ec2")
-    assert again.filled == first.filled and len(lab.client("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
+    first = lab.shop.deploy("shop", through="elb")
+    again = lab.shop.deploy("shop", through="elb")
+    assert again.filled == first.filled == ("ShopRecord",) and len(lab.client("elbv2").describe_load_balancers()["LoadBalancers"]) == 1
     lab.reset()
     lab.shop.build("elb")
     with pytest.raises(ValueError, match="already built"):
