@@ -300,3 +300,24 @@ def test_compare_names_what_differs_between_two_surveys(lab, aws):
     assert after.compare(before) == {"nodes only here": [("sqs:t-two", "sqs")], "nodes only there": [],
                                      "edges only here": [], "edges only there": []}
     assert after.compare(after)["nodes only here"] == []
+
+
+def test_a_table_stream_triggers_a_function_and_a_custom_bus_rule_sends_to_a_queue(lab, aws, lambda_role):
+    stream = aws["dynamodb"].create_table(
+        TableName="t-stock", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})["TableDescription"]["LatestStreamArn"]
+    function(lab, aws, lambda_role, "t-restock")
+    aws["lambda"].create_event_source_mapping(EventSourceArn=stream, FunctionName="t-restock", StartingPosition="LATEST",
+                                              BatchSize=10)
+    _, queue_arn = queue(aws, "t-paid")
+    aws["events"].create_event_bus(Name="t-shop")
+    aws["events"].put_rule(Name="t-order-paid", EventBusName="t-shop", EventPattern=json.dumps({"source": ["t.shop"]}))
+    aws["events"].put_targets(Rule="t-order-paid", EventBusName="t-shop", Targets=[{"Id": "q", "Arn": queue_arn}])
+    account = drawing.survey()
+    edges = edges_by_name(account)
+    assert ("t-stock", "t-restock", "batches of 10") in edges
+    assert ("t-shop", "t-order-paid", "") in edges and ("t-order-paid", "t-paid", "") in edges
+    assert "Event bus t-shop passes matching events to rule t-order-paid." in account.alt()
+    assert account.undrawn == []
