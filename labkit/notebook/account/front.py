@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
+from .model import Node
 from .reading import Survey
 
 PART = "front door"
@@ -167,8 +168,10 @@ def apigateway(s: Survey) -> None:
         node = s.node(f"apigateway:{name}", "apigateway", name, noun="REST API", part=PART, label=label,
                       keys=(f"apigw:{api_id}", f"apigw-name:{name}", f"{api_id}.execute-api.{s.region}.amazonaws.com"))
         routes: dict[str, list[str]] = defaultdict(list)
+        count = 0
         for resource in s.pages("apigateway", "get_resources", "items", restApiId=api_id, embed=["methods"]):
             for method, described in (resource.get("resourceMethods") or {}).items():
+                count += 1
                 integration = described.get("methodIntegration")
                 if integration is None:
                     try:
@@ -183,6 +186,10 @@ def apigateway(s: Survey) -> None:
                     routes[target].append(f"{method} {resource.get('path', '/')}")
         for target, labels in routes.items():
             s.link(node, target, _short(labels), "sends requests to")
+        if count:
+            old = s.account.nodes[node]
+            s.account.nodes[node] = Node(old.kind, old.name, f"{old.label}\n{count} route{'s' if count != 1 else ''}",
+                                         old.noun, old.part)
         for authorizer in client.get_authorizers(restApiId=api_id).get("items", []):
             s.detail("API authorizers", authorizer["name"])
             found = _LAMBDA_URI.search(authorizer.get("authorizerUri", "") or "")
