@@ -321,3 +321,16 @@ def test_a_table_stream_triggers_a_function_and_a_custom_bus_rule_sends_to_a_que
     assert ("t-shop", "t-order-paid", "") in edges and ("t-order-paid", "t-paid", "") in edges
     assert "Event bus t-shop passes matching events to rule t-order-paid." in account.alt()
     assert account.undrawn == []
+
+
+def test_an_alarm_on_a_metric_filter_watches_its_log_group(lab, aws):
+    aws["logs"].create_log_group(logGroupName="/t/payments")
+    aws["logs"].put_metric_filter(logGroupName="/t/payments", filterName="t-errors", filterPattern="ERROR",
+                                  metricTransformations=[{"metricName": "PaymentErrors", "metricNamespace": "TShop",
+                                                          "metricValue": "1"}])
+    aws["cloudwatch"].put_metric_alarm(AlarmName="t-payment-errors", Namespace="TShop", MetricName="PaymentErrors",
+                                       Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                                       ComparisonOperator="GreaterThanOrEqualToThreshold")
+    account = drawing.survey()
+    assert ("t-payment-errors", "/t/payments", "PaymentErrors") in edges_by_name(account)
+    assert account.details["metric filters"] == ["t-errors"] and account.undrawn == []

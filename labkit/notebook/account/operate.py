@@ -60,13 +60,15 @@ def cloudwatch(s: Survey) -> None:
         name = alarm["AlarmName"]
         node = s.node(f"alarm:{name}", "alarm", name, noun="alarm", part=PART,
                       label=f"{name}\n{alarm.get('StateValue', '')}", keys=(alarm.get("AlarmArn", ""),))
-        metrics = [(alarm.get("MetricName", ""), alarm.get("Dimensions", []))] if alarm.get("MetricName") else []
+        metrics = [(alarm.get("Namespace", ""), alarm["MetricName"], alarm.get("Dimensions", []))] \
+            if alarm.get("MetricName") else []
         for query in alarm.get("Metrics", []):
             stat = (query.get("MetricStat") or {}).get("Metric") or {}
             if stat:
-                metrics.append((stat.get("MetricName", ""), stat.get("Dimensions", [])))
-        for metric, dimensions in metrics:
-            for key in _watched(dimensions)[:1]:
+                metrics.append((stat.get("Namespace", ""), stat.get("MetricName", ""), stat.get("Dimensions", [])))
+        for namespace, metric, dimensions in metrics:
+            # the resource the dimensions name, or the log group whose metric filter makes the metric
+            for key in (_watched(dimensions) or [f"metric:{namespace}/{metric}"])[:1]:
                 s.link(node, key, metric, "watches", outside=False)
         for state, actions in (("ALARM", "AlarmActions"), ("OK", "OKActions"), ("INSUFFICIENT_DATA",
                                                                                  "InsufficientDataActions")):
@@ -95,6 +97,8 @@ def logs(s: Survey) -> None:
             s.node(f"logs:{name}", "logs", name, noun="log group", part=PART, keys=keys)
         for metric_filter in s.pages("logs", "describe_metric_filters", "metricFilters", logGroupName=name):
             s.detail("metric filters", metric_filter["filterName"])
+            for made in metric_filter.get("metricTransformations", []):
+                s.key(f"metric:{made.get('metricNamespace')}/{made.get('metricName')}", node or f"logs:{name}")
     for function in [n for n in s.account.nodes.values() if n.kind == "lambda" and n.part]:
         s.link(f"lambda:{function.name}", f"logs:/aws/lambda/{function.name}", "", "writes logs to", outside=False)
 
