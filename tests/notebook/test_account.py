@@ -334,3 +334,28 @@ def test_an_alarm_on_a_metric_filter_watches_its_log_group(lab, aws):
     account = drawing.survey()
     assert ("t-payment-errors", "/t/payments", "PaymentErrors") in edges_by_name(account)
     assert account.details["metric filters"] == ["t-errors"] and account.undrawn == []
+
+
+def test_a_resource_deleted_between_list_and_describe_is_skipped(lab, aws, monkeypatch):
+    aws["dynamodb"].create_table(TableName="t-going", BillingMode="PAY_PER_REQUEST",
+                                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    from labkit.notebook.account import reading
+
+    real = reading.Survey.client
+
+    def client(self, service):
+        made = real(self, service)
+        if service == "dynamodb":
+            class Vanishing:
+                def __getattr__(self, name):
+                    return getattr(made, name)
+
+                def describe_table(self, **kwargs):
+                    raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "DescribeTable")
+            return Vanishing()
+        return made
+
+    monkeypatch.setattr(reading.Survey, "client", client)
+    account = drawing.survey()
+    assert "t-going" not in account.names() and account.notes == []

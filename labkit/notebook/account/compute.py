@@ -48,7 +48,8 @@ def _template_role(s: Survey, node: str, template: dict[str, Any]) -> None:
     which = {"LaunchTemplateName": template["LaunchTemplateName"]} if template.get("LaunchTemplateName") else \
         {"LaunchTemplateId": template["LaunchTemplateId"]}
     version = str(template.get("Version") or "$Default")
-    versions = s.client("ec2").describe_launch_template_versions(**which, Versions=[version])["LaunchTemplateVersions"]
+    found = s.read(s.client("ec2").describe_launch_template_versions, **which, Versions=[version]) or {}
+    versions = found.get("LaunchTemplateVersions", [])
     profile = (versions[0].get("LaunchTemplateData") or {}).get("IamInstanceProfile") or {} if versions else {}
     profiles = instance_profiles(s)
     arn = profile.get("Arn") or next((a for a in profiles if a.rsplit("/", 1)[-1] == profile.get("Name")), "")
@@ -137,8 +138,8 @@ def ecs(s: Survey) -> None:
 
     def task_role(definition: str) -> str:
         if definition not in roles:
-            described = client.describe_task_definition(taskDefinition=definition)["taskDefinition"]
-            roles[definition] = described.get("taskRoleArn") or ""
+            described = s.read(client.describe_task_definition, taskDefinition=definition) or {}
+            roles[definition] = (described.get("taskDefinition") or {}).get("taskRoleArn") or ""
         return roles[definition]
 
     for family in s.pages("ecs", "list_task_definition_families", "families", status="ACTIVE"):

@@ -82,7 +82,10 @@ def rds(s: Survey) -> None:
 def dynamodb(s: Survey) -> None:
     client = s.client("dynamodb")
     for name in s.pages("dynamodb", "list_tables", "TableNames"):
-        table = client.describe_table(TableName=name)["Table"]
+        described = s.read(client.describe_table, TableName=name)
+        if described is None:
+            continue
+        table = described["Table"]
         extras = []
         if table.get("GlobalSecondaryIndexes"):
             extras.append(f"{len(table['GlobalSecondaryIndexes'])} GSI")

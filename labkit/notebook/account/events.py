@@ -127,7 +127,9 @@ def stepfunctions(s: Survey) -> None:
     client = s.client("stepfunctions")
     for machine in s.pages("stepfunctions", "list_state_machines", "stateMachines"):
         arn = machine["stateMachineArn"]
-        described = client.describe_state_machine(stateMachineArn=arn)
+        described = s.read(client.describe_state_machine, stateMachineArn=arn)
+        if described is None:
+            continue
         name = machine["name"]
         node = s.node(f"states:{name}", "stepfunctions", name, noun=f"{machine.get('type', 'STANDARD').lower()} "
                       "state machine", part=PART, label=f"{name}\n{machine.get('type', '').lower()}", keys=(arn,))

@@ -86,7 +86,10 @@ def elbv2(s: Survey) -> None:
     groups = s.pages("elbv2", "describe_target_groups", "TargetGroups")
     for group in groups:
         name = group["TargetGroupName"]
-        health = client.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+        described = s.read(client.describe_target_health, TargetGroupArn=group["TargetGroupArn"])
+        if described is None:
+            continue
+        health = described["TargetHealthDescriptions"]
         states = [h.get("TargetHealth", {}).get("State", "") for h in health]
         node = s.node(f"elbv2:tg:{name}", "elb", name, noun="target group", part=PART,
                       label=f"{name}\n{len(states)} targets, {states.count('healthy')} healthy",
@@ -163,7 +166,10 @@ def apigateway(s: Survey) -> None:
     client = s.client("apigateway")
     for api in s.pages("apigateway", "get_rest_apis", "items"):
         api_id, name = api["id"], api.get("name", api["id"])
-        stages = [st["stageName"] for st in client.get_stages(restApiId=api_id).get("item", [])]
+        described = s.read(client.get_stages, restApiId=api_id)
+        if described is None:
+            continue
+        stages = [st["stageName"] for st in described.get("item", [])]
         label = name + (f"\nstages: {', '.join(sorted(stages))}" if stages else "\nnot deployed")
         node = s.node(f"apigateway:{name}", "apigateway", name, noun="REST API", part=PART, label=label,
                       keys=(f"apigw:{api_id}", f"apigw-name:{name}", f"{api_id}.execute-api.{s.region}.amazonaws.com"))

@@ -40,6 +40,12 @@ ARN_KINDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Error codes that mean "no longer exists".
+GONE = {"ResourceNotFoundException", "TargetGroupNotFound", "StateMachineDoesNotExist", "NotFoundException",
+        "NoSuchHostedZone", "ClientException", "InvalidLaunchTemplateName.NotFoundException",
+        "InvalidLaunchTemplateId.NotFound", "LoadBalancerNotFound", "ListenerNotFound"}
+
+
 def _dns(name: str) -> str:
     """A DNS name compared the way a resolver would: lower case, no final dot, no ``dualstack.``."""
     name = name.strip().lower().rstrip(".")
@@ -78,6 +84,16 @@ class Survey:
             token = page.get("NextToken")
             if not token:
                 return items
+
+    def read(self, call: Callable[..., Any], **kwargs: Any) -> Any:
+        """``call(**kwargs)``, or None when what it names was deleted since it was listed
+        (a resource can go between a list call and its describe call)."""
+        try:
+            return call(**kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in GONE:
+                return None
+            raise
 
     # -- nodes and keys ---------------------------------------------------
 
