@@ -148,6 +148,9 @@ def test_front_door_record_to_balancer_to_targets_and_api_routes(lab, aws, lambd
     elb.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=10,
                     Conditions=[{"Field": "path-pattern", "Values": ["/cart*"]}],
                     Actions=[{"Type": "forward", "TargetGroupArn": cart["TargetGroupArn"]}])
+    elb.create_rule(ListenerArn=listener["Listeners"][0]["ListenerArn"], Priority=20,
+                    Conditions=[{"Field": "path-pattern", "Values": ["/old*"]}],
+                    Actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "410"}}])
     zone = aws["route53"].create_hosted_zone(Name="t.example.com", CallerReference="t")["HostedZone"]["Id"]
     aws["route53"].change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
         "Action": "CREATE", "ResourceRecordSet": {"Name": "t.example.com", "Type": "A", "AliasTarget": {
@@ -174,6 +177,7 @@ def test_front_door_record_to_balancer_to_targets_and_api_routes(lab, aws, lambd
                                                             for n in account.nodes.values() if n.name == b
                                                             for m in (n.name, *n.members)}
     assert ("t-api", "t-alb", "GET /catalogue") in edges and ("t-api", "t-orders", "POST /orders") in edges
+    assert "HTTP:80 path /old*: answers 410" in next(n for n in account.nodes.values() if n.name == "t-alb").label
     api_node = next(n for n in account.nodes.values() if n.name == "t-api")
     assert "prod" in api_node.label
     assert account.undrawn == [], account.undrawn

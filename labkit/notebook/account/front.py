@@ -105,6 +105,7 @@ def elbv2(s: Survey) -> None:
         noun = {"alb": "Application Load Balancer", "nlb": "Network Load Balancer"}.get(kind, "load balancer")
         node = s.node(f"elbv2:lb:{name}", kind, name, noun=noun, part=PART, label=f"{name}\n{ports}".strip(),
                       keys=(arn, balancer.get("DNSName", ""), "/".join(arn.split(":", 5)[-1].split("/")[1:])))
+        answers = []
         for listener in listeners:
             where = f"{listener['Protocol']}:{listener['Port']}"
             rules = s.pages("elbv2", "describe_rules", "Rules", ListenerArn=listener["ListenerArn"])
@@ -112,6 +113,11 @@ def elbv2(s: Survey) -> None:
                 condition = _conditions(rule)
                 for group_arn in _forwarded(rule.get("Actions", [])):
                     s.link(node, group_arn, f"{where} {condition}".strip(), "forwards to")
+                answers += [f"{where} {condition}: {answer}" for answer in _answered(rule.get("Actions", []))]
+        if answers:  # what the balancer answers itself is part of its label: there is no target to draw
+            old = s.account.nodes[node]
+            shown = answers[:3] + ([f"+{len(answers) - 3} more"] if len(answers) > 3 else [])
+            s.account.nodes[node] = Node(old.kind, old.name, "\n".join([old.label, *shown]), old.noun, old.part)
 
 
 def _conditions(rule: dict[str, Any]) -> str:
@@ -125,6 +131,19 @@ def _conditions(rule: dict[str, Any]) -> str:
             values = values or (condition.get(key) or {}).get("Values", [])
         words.append(f"{ {'path-pattern': 'path', 'host-header': 'host'}.get(field, field)} {' '.join(values)}")
     return "; ".join(words)
+
+
+def _answered(actions: list[dict[str, Any]]) -> list[str]:
+    """What a rule answers without a target: a redirect or a fixed response."""
+    out = []
+    for action in actions:
+        if action.get("Type") == "redirect":
+            config = action.get("RedirectConfig") or {}
+            out.append(f"redirect to {config.get('Protocol', '#{protocol}')}:{config.get('Port', '#{port}')}"
+                       .replace("#{protocol}:#{port}", "same URL"))
+        elif action.get("Type") == "fixed-response":
+            out.append(f"answers {(action.get('FixedResponseConfig') or {}).get('StatusCode', '')}")
+    return out
 
 
 def _forwarded(actions: list[dict[str, Any]]) -> list[str]:
