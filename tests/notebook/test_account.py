@@ -363,3 +363,20 @@ def test_a_resource_deleted_between_list_and_describe_is_skipped(lab, aws, monke
     monkeypatch.setattr(reading.Survey, "client", client)
     account = drawing.survey()
     assert "t-going" not in account.names() and account.notes == []
+
+
+def test_a_replication_group_and_an_aurora_cluster_are_one_node_each_naming_their_members(lab, aws):
+    aws["elasticache"].create_replication_group(ReplicationGroupId="t-cache", ReplicationGroupDescription="t",
+                                                Engine="valkey", CacheNodeType="cache.t4g.micro", NumCacheClusters=2)
+    aws["rds"].create_db_cluster(DBClusterIdentifier="t-db", Engine="aurora-postgresql", MasterUsername="shop",
+                                 MasterUserPassword="not-a-secret-1")
+    for name in ("t-db-1", "t-db-2"):
+        aws["rds"].create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier="t-db", Engine="aurora-postgresql",
+                                      DBInstanceClass="db.t4g.medium")
+    account = drawing.survey()
+    cache = account.nodes["elasticache:t-cache"]
+    assert cache.kind == "redis" and len(cache.members) == 2 and "primary + 1 replica" in cache.label
+    database = account.nodes["rds:t-db"]
+    assert database.kind == "aurora" and set(database.members) == {"t-db-1", "t-db-2"}
+    assert "writer t-db-1" in database.label and "reader t-db-2" in database.label
+    assert account.undrawn == [] and {"t-db-1", "t-db-2"} <= account.names()
