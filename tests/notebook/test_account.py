@@ -380,3 +380,30 @@ def test_a_replication_group_and_an_aurora_cluster_are_one_node_each_naming_thei
     assert database.kind == "aurora" and set(database.members) == {"t-db-1", "t-db-2"}
     assert "writer t-db-1" in database.label and "reader t-db-2" in database.label
     assert account.undrawn == [] and {"t-db-1", "t-db-2"} <= account.names()
+
+
+def test_an_auto_scaling_group_stands_for_its_instances_behind_its_target_group(lab, aws):
+    ec2, elb, iam = aws["ec2"], aws["elbv2"], aws["iam"]
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]][:2]
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="t-web-role", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_instance_profile(InstanceProfileName="t-web")
+    iam.add_role_to_instance_profile(InstanceProfileName="t-web", RoleName="t-web-role")
+    ec2.create_launch_template(LaunchTemplateName="t-web", LaunchTemplateData={
+        "ImageId": AMI, "InstanceType": "t3.micro", "IamInstanceProfile": {"Name": "t-web"}})
+    group = elb.create_target_group(Name="t-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    aws["autoscaling"].create_auto_scaling_group(
+        AutoScalingGroupName="t-web", LaunchTemplate={"LaunchTemplateName": "t-web", "Version": "$Latest"},
+        MinSize=3, MaxSize=3, DesiredCapacity=3, VPCZoneIdentifier=",".join(subnets),
+        TargetGroupARNs=[group["TargetGroupArn"]])
+    account = drawing.survey()
+    node = account.nodes["asg:t-web"]
+    assert len(node.members) == 3 and all(m.startswith("i-") for m in node.members)
+    assert not [n for n in account.nodes.values() if n.kind == "ec2"]  # the instances are the group's members
+    edges = edges_by_name(account)
+    assert ("elbv2:tg:t-web", "asg:t-web", "") in account.edges  # the target group forwards to the group
+    assert ("t-web", "t-web-role", "launch template's instance profile") in edges
+    assert account.details["launch templates"] == ["t-web"] and "t-web" in account.details["instance profiles"]
+    assert account.undrawn == []
