@@ -26,8 +26,21 @@ every resource named, every edge a sentence. It also compares what it drew
 with what CloudTrail's records say this sandbox created and did not delete,
 and names anything it missed (:attr:`Account.undrawn`).
 
+A large account stays readable: an Auto Scaling group or an ECS service is
+one node that counts its instances or tasks (and names them in the alt text),
+more than three instances with one name or more than three log groups become
+one node with a count, many unconnected resources of one kind one node that
+lists them, and a role is written under what runs as it rather than drawn
+as an arrow across the picture. Above a dozen nodes the drawing runs top to
+bottom, the parts side by side.
+
 A service the sandbox never used is not asked; a service whose describe call
-fails becomes a note under the drawing instead of an error.
+fails becomes a note under the drawing instead of an error, and a resource
+deleted between its list call and its describe call is left out.
+
+What is not drawn: what only the code knows (an app that reads a cache or
+writes a table: no describe call says so), HTTP APIs beyond their routes'
+integrations, and services labkit does not emulate.
 """
 
 from __future__ import annotations
