@@ -432,6 +432,25 @@ def test_allows_service_reads_the_function_policy(lab, aws, lambda_role):
     assert not lab.iam.allows_service("events.amazonaws.com", "lambda:InvokeFunction", fn["FunctionArn"], topic)
 
 
+def test_trusts_and_role_allows_answer_as_a_session_of_the_role_would_be_answered(lab, aws):
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:fulfil"
+    start = allow("states:StartExecution", machine)
+    role = _role(aws, "events-start", _trust({"Service": "events.amazonaws.com"}), doc(start))
+    assert lab.iam.trusts(role, "events.amazonaws.com") and not lab.iam.trusts(role, "lambda.amazonaws.com")
+    assert lab.iam.role_allows(role, "states:StartExecution", machine)
+    assert not lab.iam.role_allows(role, "states:StartExecution", machine + "-other")
+    assert not lab.iam.role_allows(role, "states:StopExecution", machine)
+    aws["iam"].put_role_policy(RoleName="events-start", PolicyName="deny", PolicyDocument=doc(deny("states:*")))
+    assert not lab.iam.role_allows(role, "states:StartExecution", machine)
+    bounded = _role(aws, "bounded", _trust({"Service": "events.amazonaws.com"}), doc(start))
+    boundary = aws["iam"].create_policy(PolicyName="only-sqs", PolicyDocument=doc(allow("sqs:*")))["Policy"]["Arn"]
+    aws["iam"].put_role_permissions_boundary(RoleName="bounded", PermissionsBoundary=boundary)
+    assert not lab.iam.role_allows(bounded, "states:StartExecution", machine)
+    missing = f"arn:aws:iam::{ACCOUNT}:role/nobody"
+    assert not lab.iam.trusts(missing, "events.amazonaws.com")
+    assert not lab.iam.role_allows(missing, "states:StartExecution", machine)
+
+
 def test_every_seam_is_where_the_service_expects_it(lab, aws):
     from labkit.services import iam
 

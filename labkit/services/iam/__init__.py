@@ -22,7 +22,9 @@ default. This service adds (``lab.iam.<helper>``):
   boundaries, which moto does not implement.
 - :func:`allows_service`: does a resource's policy let a service principal
   act on it (SNS delivering to a queue, EventBridge to a queue, SNS invoking
-  a function)?
+  a function)? :func:`trusts` and :func:`role_allows`: may a service assume
+  a role, and may that role's session act on a resource (EventBridge starting
+  a state machine with a target's role)?
 
 The service is installed at the first IAM or STS call
 (:mod:`labkit.core.registry`).
@@ -50,9 +52,11 @@ __all__ = [
     "install",
     "load_managed_policies",
     "reset",
+    "role_allows",
     "service_credentials",
     "set_source_ip",
     "source_ip",
+    "trusts",
 ]
 
 
@@ -76,6 +80,29 @@ def allows_service(principal_service: str, action: str, resource_arn: str, sourc
     decision = evaluate(action, resource_arn, context, resource_policy=policy,
                         principal={"Service": [principal_service]})
     return decision.allowed
+
+
+def trusts(role_arn: str, service: str) -> bool:
+    """Does the trust policy of ``role_arn`` let the service principal
+    ``service`` (``"events.amazonaws.com"``) assume it? No such role: no."""
+    return enforce.trust_decision(role_arn, None, enforce.base_context(REGION), service=service).allowed
+
+
+def role_allows(role_arn: str, action: str, resource_arn: str) -> bool:
+    """May a session of ``role_arn`` perform ``action`` (``"states:StartExecution"``)
+    on ``resource_arn``? Decided as a call signed by the session would be: the
+    role's identity-based policies, its permissions boundary and the resource's
+    own policy. No such role: no. (Whether anyone may assume the role is
+    :func:`trusts`'s question.)"""
+    role = principals.find_role(role_arn)
+    if role is None:
+        return False
+    identity, boundary, tags = principals.role_sources(role)
+    session = principals.Principal("assumed-role", f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{role.name}/check",
+                                   role.name, f"{role.id}:check", role_arn=role_arn, session_name="check",
+                                   identity=identity, boundary=boundary, tags=tags)
+    context = {**enforce.base_context(REGION), **session.context()}
+    return enforce.decide(session, action, resource_arn, context).allowed
 
 
 def service_credentials(role_arn: str, service: str = "lambda.amazonaws.com",
