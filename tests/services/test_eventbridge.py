@@ -1,8 +1,10 @@
 """The EventBridge service: delivery to SQS, Logs, Lambda and SNS targets with their
 input settings, only where the target's resource policy lets the rule in (else its
-dead-letter queue and the failure metrics), disabled and schedule-only rules, AWS service events and schedules,
-TestEventPattern, archive and replay, event times on the sandbox clock; its seams
-on real moto objects; and its reset.
+dead-letter queue and the failure metrics); to a state machine through the target's
+role (PutTargets wants one; trust, permission and a missing machine go to the DLQ);
+disabled and schedule-only rules, AWS service events and schedules, TestEventPattern,
+archive and replay, event times on the sandbox clock; its seams on real moto objects;
+and its reset.
 
 What the chapter teaches about moto's own matching is in tests/chapters/test_eventbridge.py."""
 
@@ -280,6 +282,118 @@ def test_failed_invocations_and_dlq_metrics(lab):
     assert len(bodies(lab, dlq_url)) == 1 and bodies(lab, no_policy_dlq_url) == []
 
 
+# ---------------------------------------------------------------- a state machine target, through its role
+
+PASS_MACHINE = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}})
+
+
+def _machine(lab, sfn_role, name="fulfil") -> str:
+    return lab.client("stepfunctions").create_state_machine(name=name, definition=PASS_MACHINE,
+                                                            roleArn=sfn_role)["stateMachineArn"]
+
+
+def _events_role(lab, name, machine_arn, *, service="events.amazonaws.com", action="states:StartExecution") -> str:
+    """A role that ``service`` may assume, allowed ``action`` on the machine (the role a states target names)."""
+    iam = lab.client("iam")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="start", PolicyDocument=json.dumps({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": machine_arn}]}))
+    return arn
+
+
+def _executions(lab, machine_arn):
+    return lab.client("stepfunctions").list_executions(stateMachineArn=machine_arn)["executions"]
+
+
+def test_a_state_machine_target_starts_an_execution_with_the_transformed_input(lab, sfn_role):
+    machine = _machine(lab, sfn_role)
+    role = _events_role(lab, "start-fulfil", machine)
+    _rule(lab, "paid")
+    lab.client("events").put_targets(Rule="paid", Targets=[{"Id": "fulfil", "Arn": machine, "RoleArn": role,
+        "InputTransformer": {"InputPathsMap": {"order": "$.detail.order", "id": "$.id"},
+                             "InputTemplate": '{"order": <order>, "event": <id>}'}}])
+    event_id = put(lab, {"order": "o-7", "total": 12})["Entries"][0]["EventId"]
+    [execution] = _executions(lab, machine)
+    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", execution["name"])
+    done = lab.stepfunctions.wait_for_execution(lab.client("stepfunctions"), execution["executionArn"], delay=0.05)
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["input"]) == json.loads(done["output"]) == {"order": "o-7", "event": event_id}
+    put(lab, {"order": "o-8"})
+    assert len(_executions(lab, machine)) == 2  # one execution per matched event
+
+
+def test_cloudtrail_records_the_start_as_the_events_role_session(lab, sfn_role):
+    lab.cloudtrail.recorded()  # CloudTrail records from its first use on
+    machine = _machine(lab, sfn_role)
+    role = _events_role(lab, "start-fulfil", machine)
+    _rule(lab, "paid")
+    lab.client("events").put_targets(Rule="paid", Targets=[{"Id": "fulfil", "Arn": machine, "RoleArn": role}])
+    put(lab, {"order": "o-7"})
+    [start] = [r for r in lab.cloudtrail.recorded() if r["eventName"] == "StartExecution"]
+    identity = start["userIdentity"]
+    assert identity["type"] == "AssumedRole"
+    assert identity["arn"].startswith(f"arn:aws:sts::{lab.account_id}:assumed-role/start-fulfil/")
+    assert identity["sessionContext"]["sessionIssuer"]["arn"] == role
+    assert start["requestParameters"]["stateMachineArn"] == machine
+
+
+def test_put_targets_refuses_a_state_machine_target_without_a_role(lab, sfn_role):
+    machine = _machine(lab, sfn_role)
+    _rule(lab, "paid")
+    _, queue_arn = queue(lab, "also")
+    events = lab.client("events")
+    with pytest.raises(ClientError) as refused:
+        events.put_targets(Rule="paid", Targets=[{"Id": "q", "Arn": queue_arn}, {"Id": "fulfil", "Arn": machine}])
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert refused.value.response["Error"]["Message"] == f"RoleArn is required for target {machine}."
+    assert events.list_targets_by_rule(Rule="paid")["Targets"] == []  # the whole request is refused
+    put(lab, {"order": "o-7"})  # and PutEvents still works
+    assert _executions(lab, machine) == []
+
+
+def test_a_role_events_cannot_assume_or_that_may_not_start_sends_the_event_to_the_dlq(lab, sfn_role):
+    lab.cloudwatch.sample_now()
+    sqs, events = lab.client("sqs"), lab.client("events")
+    machine = _machine(lab, sfn_role)
+    untrusted = _events_role(lab, "trusts-lambda", machine, service="lambda.amazonaws.com")
+    cannot_start = _events_role(lab, "describes-only", machine, action="states:DescribeStateMachine")
+    rule = _rule(lab, "paid")
+    dlq_url, dlq_arn = queue(lab, "paid-dlq")
+    allow_queue(sqs, dlq_url, "events.amazonaws.com", rule)
+    events.put_targets(Rule="paid", Targets=[
+        {"Id": "untrusted", "Arn": machine, "RoleArn": untrusted, "DeadLetterConfig": {"Arn": dlq_arn}},
+        {"Id": "cannot-start", "Arn": machine, "RoleArn": cannot_start, "DeadLetterConfig": {"Arn": dlq_arn}}])
+    event_id = put(lab, {"order": "o-7"})["Entries"][0]["EventId"]
+    assert _executions(lab, machine) == []
+    got = sorted(_dlq_messages(lab, dlq_url), key=lambda m: m[1]["ERROR_CODE"])
+    assert [(body["id"], a["RULE_ARN"], a["TARGET_ARN"], a["ERROR_CODE"]) for body, a in got] == [
+        (event_id, rule, machine, "FAILED_TO_ASSUME_ROLE"), (event_id, rule, machine, "NO_PERMISSIONS")]
+    assert untrusted in got[0][1]["ERROR_MESSAGE"] and "states:StartExecution" in got[1][1]["ERROR_MESSAGE"]
+    cloudwatch, now = lab.client("cloudwatch"), lab.clock.now()
+    points = cloudwatch.get_metric_statistics(
+        Namespace="AWS/Events", MetricName="FailedInvocations", Dimensions=[{"Name": "RuleName", "Value": "paid"}],
+        StartTime=now - 600, EndTime=now + 600, Period=60, Statistics=["Sum"])["Datapoints"]
+    assert sum(p["Sum"] for p in points) == 2
+
+
+def test_a_deleted_state_machine_is_no_resource(lab, sfn_role):
+    sqs, events, sfn = lab.client("sqs"), lab.client("events"), lab.client("stepfunctions")
+    machine = _machine(lab, sfn_role)
+    role = _events_role(lab, "start-fulfil", machine)
+    rule = _rule(lab, "paid")
+    dlq_url, dlq_arn = queue(lab, "paid-dlq")
+    allow_queue(sqs, dlq_url, "events.amazonaws.com", rule)
+    events.put_targets(Rule="paid", Targets=[{"Id": "fulfil", "Arn": machine, "RoleArn": role,
+                                              "DeadLetterConfig": {"Arn": dlq_arn}}])
+    put(lab, {"order": "o-7"})
+    assert len(_executions(lab, machine)) == 1 and _dlq_messages(lab, dlq_url) == []
+    sfn.delete_state_machine(stateMachineArn=machine)
+    put(lab, {"order": "o-8"})
+    [(body, attributes)] = _dlq_messages(lab, dlq_url)
+    assert body["detail"] == {"order": "o-8"} and attributes["ERROR_CODE"] == "NO_RESOURCE"
+
+
 # ---------------------------------------------------------------- service events and schedules
 
 
@@ -500,7 +614,7 @@ def test_every_seam_is_where_the_service_expects_it(lab):
     assert "eventbridge" in registry.installed()
     assert seams.check(eventbridge.SEAMS) == []
     patched = [seam.path for seam in eventbridge.SEAMS if seam.patched]
-    assert len(patched) == 4 and set(patched) <= set(seams.patched())
+    assert len(patched) == 5 and set(patched) <= set(seams.patched())
 
 
 def test_instance_attributes_named_in_seams_exist_on_real_objects(lab):

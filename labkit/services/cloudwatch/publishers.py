@@ -33,7 +33,10 @@ AWS/States   ExecutionsStarted, ExecutionsSucceeded,          StateMachineArn
 ``AWS/Lambda`` is published by the Lambda service itself. A notification or an
 invocation fails when its endpoint or target is gone or when its resource policy
 does not let SNS or EventBridge in (:func:`labkit.services.iam.allows_service`,
-the question SNS and EventBridge ask before they deliver). EventBridge counts
+the question SNS and EventBridge ask before they deliver), or, for a state
+machine, when the target's role cannot be assumed by EventBridge or may not
+start it (:func:`labkit.services.iam.trusts`, :func:`~labkit.services.iam.role_allows`).
+EventBridge counts
 ``InvocationsSentToDlq`` and ``InvocationsFailedToBeSentToDlq`` itself.
 
 What is counted is what went through boto3 once CloudWatch is in use (its
@@ -260,10 +263,18 @@ def after_dynamodb(call: hooks.Call, parsed: dict[str, Any], status: int) -> Non
 # --------------------------------------------------------------------------
 
 
-def _target_exists(arn_text: str, rule_arn: str) -> bool:
-    """The target exists and its policy lets the rule deliver to it."""
+def _target_exists(arn_text: str, rule_arn: str, role_arn: str | None = None) -> bool:
+    """The target exists and its policy lets the rule deliver to it (for a state
+    machine: ``events.amazonaws.com`` may assume the target's role, and the role
+    may start it)."""
     try:
         arn = aws.parse_arn(arn_text)
+        if arn.service == "states":
+            from labkit.services.iam import role_allows, trusts  # IAM imports no other service
+
+            aws.internal_client("stepfunctions", arn.region).describe_state_machine(stateMachineArn=arn_text)
+            return bool(role_arn) and trusts(str(role_arn), "events.amazonaws.com") and role_allows(
+                str(role_arn), "states:StartExecution", arn_text)
         if arn.service == "sqs":
             from moto.sqs.models import sqs_backends
 
@@ -316,7 +327,7 @@ def after_put_events(call: hooks.Call, parsed: dict[str, Any], status: int) -> N
                 continue
             dims = {"RuleName": rule.name} if bus_name == "default" else {"EventBusName": bus_name, "RuleName": rule.name}
             put("AWS/Events", "MatchedEvents", 1, dims, timestamp=now, region=call.region)
-            ok = sum(1 for t in rule.targets if _target_exists(t["Arn"], rule.arn))
+            ok = sum(1 for t in rule.targets if _target_exists(t["Arn"], rule.arn, t.get("RoleArn")))
             failed = len(rule.targets) - ok
             if rule.targets:
                 put("AWS/Events", "Invocations", len(rule.targets), dims, timestamp=now, region=call.region)

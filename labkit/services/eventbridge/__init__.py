@@ -10,11 +10,14 @@ delivery behave as on AWS and stands in for what only AWS can do
   payload their ``Input``, ``InputPath`` or ``InputTransformer`` builds
   (:func:`target_payload`, :mod:`.payloads`), if the target's resource policy
   (queue policy, topic policy, ``add_permission``) lets
-  ``events.amazonaws.com`` in from the rule; a refused or missing target's
-  event goes to its dead-letter queue; replays keep to their window and the
-  rules they name.
-- **The API** (:mod:`.api`): ``PutEvents`` refuses ``aws.*`` sources, as AWS
-  does; ``TestEventPattern`` answers (:func:`pattern_matches`).
+  ``events.amazonaws.com`` in from the rule; a Step Functions state machine is
+  started with that payload as its input by the target's role (assumed as
+  ``events.amazonaws.com``, the call signed with its session); a refused or
+  missing target's event goes to its dead-letter queue; replays keep to their
+  window and the rules they name.
+- **The API** (:mod:`.api`): ``PutEvents`` refuses ``aws.*`` sources and
+  ``PutTargets`` a state machine target without a ``RoleArn``, as AWS does;
+  ``TestEventPattern`` answers (:func:`pattern_matches`).
 - **Standing in for AWS** (:mod:`.service_events`): :func:`emit_aws_event`
   with :func:`ec2_state_change` and :func:`cloudtrail_api_call` put service
   events on the default bus; :func:`fire_schedule` fires a scheduled rule now.

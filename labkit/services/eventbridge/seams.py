@@ -4,13 +4,15 @@
 moto method                     what labkit does instead
 ==============================  =============================================
 ``Rule.send_to_targets``        disabled and schedule-only rules receive no
-                                events; SQS, CloudWatch Logs, Lambda and SNS
-                                targets get the payload their Input,
-                                InputPath or InputTransformer builds, as on
-                                AWS (:mod:`.targets`)
+                                events; SQS, CloudWatch Logs, Lambda, SNS and
+                                Step Functions targets get the payload their
+                                Input, InputPath or InputTransformer builds,
+                                as on AWS (:mod:`.targets`)
 ``EventsHandler.put_events``    ``aws.*`` sources are refused per entry;
                                 events are stamped with the sandbox clock
                                 (:mod:`.api`)
+``EventsHandler.put_targets``   a state machine target without a RoleArn is
+                                refused (:mod:`.api`)
 ``EventsHandler.test_event_``   TestEventPattern answers with moto's matcher
 ``pattern``                     (moto returns ``{}``) (:mod:`.api`)
 ``Replay.replay_events``        a replay sends only the events in its time
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 from labkit.core.seams import Seam
 
-from .api import put_events, test_event_pattern
+from .api import put_events, put_targets, test_event_pattern
 from .targets import replay_events, send_to_targets
 
 SEAMS: tuple[Seam, ...] = (
@@ -34,6 +36,7 @@ SEAMS: tuple[Seam, ...] = (
     Seam("moto.events.models", "Rule.send_to_targets", ("self", "original_event", "transform_input"),
          send_to_targets),
     Seam("moto.events.responses", "EventsHandler.put_events", ("self",), put_events),
+    Seam("moto.events.responses", "EventsHandler.put_targets", ("self",), put_targets),
     Seam("moto.events.responses", "EventsHandler.test_event_pattern", ("self",), test_event_pattern),
     Seam("moto.events.models", "Replay.replay_events", ("self", "archive"), replay_events),
     # Called.

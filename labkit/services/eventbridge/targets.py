@@ -6,24 +6,34 @@ What AWS does
     with only a ``ScheduleExpression`` receives no events: its clock fires it
     with a ``Scheduled Event``. A replay sends the archived events whose time
     lies in its window to the rules it names (or every rule on the bus), each
-    marked with ``replay-name``.
+    marked with ``replay-name``. A Step Functions state machine target is
+    reached through the target's role (``RoleArn``, which PutTargets requires
+    for it): EventBridge assumes the role as ``events.amazonaws.com`` and calls
+    ``states:StartExecution`` with the target's payload as the execution's
+    input and no name (Step Functions generates one).
 
 What moto 5.2 does
     It delivers to disabled rules, lets a schedule-only rule receive every
-    event, ignores a constant ``Input``, raises for Lambda and SNS targets,
-    never fires a schedule, and replays a whole archive to every rule.
+    event, ignores a constant ``Input``, raises for Lambda, SNS and Step
+    Functions targets (``NotImplementedError`` inside PutEvents), never fires a
+    schedule, and replays a whole archive to every rule.
 
 What this module does instead
     :func:`send_to_targets` (in place of ``Rule.send_to_targets``) skips
     disabled and schedule-only rules and delivers to SQS, CloudWatch Logs,
-    Lambda and SNS targets the payload of :func:`.payloads.target_payload`;
-    archives, event buses and API destinations stay moto's.
+    Lambda, SNS and Step Functions targets the payload of
+    :func:`.payloads.target_payload`; archives, event buses and API
+    destinations stay moto's.
     :func:`fire_scheduled_rule` delivers AWS's scheduled event now;
     :func:`replay_events` (in place of ``Replay.replay_events``) keeps to the
     window and the rules named. Lambda targets run through the Lambda service
     (:func:`labkit.services.lambda_.invoke_async`). An SNS target is published
     through moto's SNS backend; the SNS service is already in place, since the
-    topic was created through boto3.
+    topic was created through boto3. A state machine is started by a boto3
+    Step Functions client signed with the role session's credentials
+    (:func:`labkit.services.iam.service_credentials`): labkit's IAM checks the
+    session's policies as for any caller, and CloudTrail records
+    ``StartExecution`` with the session as its ``userIdentity``.
 
 Time
     Scheduled events and a replay's end are stamped with the sandbox clock. A
@@ -44,12 +54,20 @@ Permissions
     EventBridge send from the rule, and ``AWS/Events`` counts
     ``InvocationsSentToDlq`` or ``InvocationsFailedToBeSentToDlq``;
     ``FailedInvocations`` is counted by the CloudWatch service with the same
-    question.
+    question. A state machine target has no resource policy to read: the
+    target's role decides. A role whose trust policy does not name
+    ``events.amazonaws.com`` gives ``FAILED_TO_ASSUME_ROLE``, a role that may
+    not ``states:StartExecution`` on the machine (:func:`labkit.services.iam.trusts`,
+    :func:`labkit.services.iam.role_allows`) ``NO_PERMISSIONS``, a deleted
+    machine ``NO_RESOURCE``.
 
 Limits
     Delivery is synchronous and a target that exists and lets EventBridge in
     always accepts, so retry policies are stored but never used. A CloudWatch
-    Logs target's resource policy is not read.
+    Logs target's resource policy is not read. A state machine target
+    gets one ``StartExecution`` per matched event, with a generated name;
+    choosing the name, a synchronous start of an Express machine and batching
+    are not emulated.
 """
 
 from __future__ import annotations
@@ -60,21 +78,23 @@ import time
 import uuid
 from typing import Any
 
-from labkit.core.aws import epoch_of, parse_arn
+from labkit.core.aws import epoch_of, internal_client, parse_arn
 from labkit.core.clock import clock
 from labkit.services import lambda_
 
 from .payloads import aws_event, target_payload
 
-__all__ = ["SERVICE_PRINCIPAL", "TARGET_ACTIONS", "TARGET_SERVICES", "deliver_to_target", "fire_scheduled_rule",
-           "put_service_event", "refusal", "replay_events", "send_to_targets"]
+__all__ = ["ROLE_ACTIONS", "SERVICE_PRINCIPAL", "TARGET_ACTIONS", "TARGET_SERVICES", "deliver_to_target",
+           "fire_scheduled_rule", "put_service_event", "refusal", "replay_events", "send_to_targets"]
 
 #: The target services whose delivery labkit makes (the others stay moto's).
-TARGET_SERVICES = ("lambda", "sns", "sqs", "logs")
+TARGET_SERVICES = ("lambda", "sns", "sqs", "logs", "states")
 #: Who EventBridge is, to a target's resource policy.
 SERVICE_PRINCIPAL = "events.amazonaws.com"
 #: The action each target service's resource policy must allow EventBridge.
 TARGET_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "lambda": "lambda:InvokeFunction"}
+#: The action the target's role (its ``RoleArn``) must allow, for targets EventBridge reaches through a role.
+ROLE_ACTIONS = {"states": "states:StartExecution"}
 
 
 class _Schedule(threading.local):
@@ -116,11 +136,12 @@ def send_to_targets(original: Any, rule: Any, original_event: dict[str, Any],
         finally:
             rule.targets = saved
     for target in ours:
-        refused = refusal(target["Arn"], rule.arn)
+        refused = refusal(target["Arn"], rule.arn, target.get("RoleArn"))
+        if refused is None:
+            refused = deliver_to_target(target, target_payload(target, original_event, rule.name, rule.arn),
+                                        original_event)
         if refused is not None:
             _dead_letter(target, rule, original_event, *refused)
-            continue
-        deliver_to_target(target, target_payload(target, original_event, rule.name, rule.arn), original_event)
 
 
 def _exists(arn_text: str) -> bool:
@@ -138,6 +159,13 @@ def _exists(arn_text: str) -> bool:
             lambda_.resolve_function(arn_text)
         except Exception:  # noqa: BLE001  (moto's ResourceNotFoundException)
             return False
+    if arn.service == "states":
+        from botocore.exceptions import ClientError
+
+        try:
+            internal_client("stepfunctions", arn.region).describe_state_machine(stateMachineArn=arn_text)
+        except ClientError:  # StateMachineDoesNotExist, InvalidArn
+            return False
     return True
 
 
@@ -150,12 +178,25 @@ def _allows(arn_text: str, source_arn: str) -> bool:
     return allows_service(SERVICE_PRINCIPAL, action, arn_text, source_arn)
 
 
-def refusal(target_arn: str, rule_arn: str) -> tuple[str, str] | None:
-    """Why EventBridge cannot invoke an SQS, SNS or Lambda target for ``rule_arn``:
-    ``("NO_RESOURCE", message)`` when it does not exist, ``("NO_PERMISSIONS",
-    message)`` when its resource policy does not let the rule in; None when it can."""
+def refusal(target_arn: str, rule_arn: str, role_arn: str | None = None) -> tuple[str, str] | None:
+    """Why EventBridge cannot invoke a target for ``rule_arn``: ``("NO_RESOURCE",
+    message)`` when it does not exist; for an SQS, SNS or Lambda target,
+    ``("NO_PERMISSIONS", message)`` when its resource policy does not let the
+    rule in; for a state machine, reached with the target's role ``role_arn``,
+    ``("FAILED_TO_ASSUME_ROLE", message)`` when the role's trust policy does not
+    name ``events.amazonaws.com`` and ``("NO_PERMISSIONS", message)`` when the
+    role may not ``states:StartExecution`` on it. None when it can."""
     if not _exists(target_arn):
         return "NO_RESOURCE", f"The target {target_arn} does not exist."
+    action = ROLE_ACTIONS.get(parse_arn(target_arn).service)
+    if action is not None:
+        from labkit.services import iam  # IAM imports no other service
+
+        if not role_arn or not iam.trusts(role_arn, SERVICE_PRINCIPAL):
+            return "FAILED_TO_ASSUME_ROLE", f"{SERVICE_PRINCIPAL} is not allowed to assume the role {role_arn}."
+        if not iam.role_allows(role_arn, action, target_arn):
+            return "NO_PERMISSIONS", f"The role {role_arn} is not authorized to perform {action} on {target_arn}."
+        return None
     if not _allows(target_arn, rule_arn):
         return "NO_PERMISSIONS", (f"The resource policy of {target_arn} does not allow {SERVICE_PRINCIPAL} "
                                   f"to perform {TARGET_ACTIONS[parse_arn(target_arn).service]} for {rule_arn}.")
@@ -189,9 +230,13 @@ def _dead_letter(target: dict[str, Any], rule: Any, event: dict[str, Any], code:
     put_service_metric("AWS/Events", "InvocationsSentToDlq", 1, dims, region=arn.region)
 
 
-def deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any]) -> None:
-    """Send ``payload`` to one SQS, SNS, Lambda or CloudWatch Logs target."""
+def deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any]) -> tuple[str, str] | None:
+    """Send ``payload`` to one SQS, SNS, Lambda, CloudWatch Logs or Step Functions
+    target. Returns None, or the ``(ERROR_CODE, message)`` of a state machine's
+    refusal to start (the other targets were asked beforehand, by :func:`refusal`)."""
     arn = parse_arn(target["Arn"])
+    if arn.service == "states":
+        return _start_execution(target, payload, arn.region)
     if arn.service == "lambda":
         fn, invoked_arn, resource = lambda_.resolve_function(target["Arn"])
         lambda_.invoke_async(fn, payload, invoked_arn=invoked_arn, resource=resource)
@@ -207,6 +252,40 @@ def deliver_to_target(target: dict[str, Any], payload: str, event: dict[str, Any
             arn.resource, payload, group_id=group_id, deduplication_id=str(event.get("id")) if group_id else None)
     elif arn.service == "logs":
         _deliver_to_log_group(arn.account, arn.region, arn.resource, payload, event)
+    return None
+
+
+#: What a Step Functions error means to a dead-letter queue's ERROR_CODE.
+_STATES_ERRORS = {"AccessDeniedException": "NO_PERMISSIONS", "StateMachineDoesNotExist": "NO_RESOURCE",
+                  "StateMachineDeleting": "NO_RESOURCE", "UnrecognizedClientException": "FAILED_TO_ASSUME_ROLE",
+                  "ExpiredTokenException": "FAILED_TO_ASSUME_ROLE", "InvalidExecutionInput": "INVALID_JSON"}
+
+
+def _start_execution(target: dict[str, Any], payload: str, region: str) -> tuple[str, str] | None:
+    """Start the state machine as EventBridge does: assume the target's role as
+    ``events.amazonaws.com`` and call ``StartExecution`` with the role session's
+    credentials, the payload as the execution's input and no name (Step
+    Functions makes one). The call is an ordinary signed call: IAM checks the
+    session's policies and CloudTrail records the session as its caller."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from labkit.services import iam  # IAM imports no other service
+
+    role_arn = target.get("RoleArn") or ""
+    try:
+        credentials = iam.service_credentials(role_arn, SERVICE_PRINCIPAL)
+    except PermissionError as error:
+        return "FAILED_TO_ASSUME_ROLE", str(error)
+    client = boto3.session.Session().client(
+        "stepfunctions", region_name=region, aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    try:
+        client.start_execution(stateMachineArn=target["Arn"], input=payload)
+    except ClientError as error:
+        code = str(error.response["Error"]["Code"])
+        return _STATES_ERRORS.get(code, "ERROR_FROM_TARGET"), str(error.response["Error"].get("Message") or code)
+    return None
 
 
 def _deliver_to_log_group(account_id: str, region: str, resource: str, payload: str, event: dict[str, Any]) -> None:
