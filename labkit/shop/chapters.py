@@ -431,9 +431,8 @@ def delivers_to_state_machines() -> bool:
     """Whether the sandbox's EventBridge starts a state machine that is a rule's target.
 
     moto 5.2.5 raises ``NotImplementedError`` inside ``PutEvents`` for such a
-    target, and labkit's EventBridge service delivers to SQS, SNS, Lambda and
-    CloudWatch Logs only; until it delivers to Step Functions the shop's rule
-    gets no target (an order would fail otherwise)."""
+    target; labkit's EventBridge service starts it with the target's role. Where
+    it could not, the shop's rule would get no target (an order would fail otherwise)."""
     from labkit.services.eventbridge import targets
 
     return "states" in targets.TARGET_SERVICES

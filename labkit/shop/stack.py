@@ -239,6 +239,16 @@ def _state_machine(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict
     return arn, {"Name": p["StateMachineName"]}
 
 
+def _events_rule(ctx: resources.Context, p: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    client = ctx.client("events")
+    bus = p.get("EventBusName", "default")
+    arn = client.put_rule(Name=p["Name"], EventBusName=bus, EventPattern=json.dumps(p["EventPattern"]),
+                          Description=p.get("Description", ""), State=p.get("State", "ENABLED"))["RuleArn"]
+    if p.get("Targets"):
+        client.put_targets(Rule=p["Name"], EventBusName=bus, Targets=p["Targets"])
+    return p["Name"], {"Arn": arn}
+
+
 FILLERS: dict[str, Callable[[resources.Context, dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "AWS::ElastiCache::ReplicationGroup": _cache,
     "AWS::RDS::DBCluster": _db_cluster,
@@ -251,6 +261,7 @@ FILLERS: dict[str, Callable[[resources.Context, dict[str, Any]], tuple[str, dict
     "AWS::ECS::Service": _ecs_service,
     "AWS::ECS::TaskDefinition": _task_definition,
     "AWS::StepFunctions::StateMachine": _state_machine,
+    "AWS::Events::Rule": _events_rule,  # filled when its target is the filled state machine
     "AWS::ApiGateway::Method": _method,
     "AWS::ApiGateway::Deployment": _deployment,
     "AWS::Route53::RecordSet": _record,

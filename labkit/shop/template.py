@@ -33,13 +33,13 @@ stack, from the template's own properties (:data:`FILLED`), and
   ``Fn::Sub``, ``DependsOn``): the Aurora instances, the SSM parameters
   holding the cache's and the database's endpoints.
 
-Two more places where the template bends to moto, each said where it is
-written: the rule ``shop-order-paid`` and the function ``shop-orders`` name
-the bus ``shop`` as a string with ``DependsOn`` (moto's ``Ref`` to an
-``AWS::Events::EventBus`` gives its Python object, not its name), and the
-rule has no target while the sandbox's EventBridge cannot start a state
-machine (:func:`labkit.shop.chapters.delivers_to_state_machines`), as in the
-boto3 build.
+One more place where the template bends to moto, said where it is written:
+the rule ``shop-order-paid`` and the function ``shop-orders`` name the bus
+``shop`` as a string with ``DependsOn`` (moto's ``Ref`` to an
+``AWS::Events::EventBus`` gives its Python object, not its name). The rule's
+target is the state machine (the sandbox's EventBridge starts it:
+:func:`labkit.shop.chapters.delivers_to_state_machines`), so the rule refers
+to a filled resource and is filled too.
 
 The filled resources are not stack resources (``describe_stack_resources``
 does not list them, ``delete_stack`` leaves them). Two things are not
