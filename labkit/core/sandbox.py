@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
@@ -100,12 +101,13 @@ class Sandbox:
         """Every service with helpers on this handle, and what it adds."""
         return {name: service.summary for name, service in sorted(registry.declared().items())}
 
-    def diagram(self, title: str | None = None) -> Any:
+    def diagram(self, title: str | None = None, *, only: str | Sequence[str] | None = None) -> Any:
         """Draw the architecture that exists in the sandbox right now, from
         describe and list calls (``lab.account.draw``): DNS records, load
         balancers and their targets, APIs, functions and their triggers,
-        queues, topics, rules, workflows, caches, databases and alarms."""
-        return registry.ensure("account").draw(title=title)
+        queues, topics, rules, workflows, caches, databases and alarms.
+        ``only`` keeps the resources whose names start with it (``"shop"``)."""
+        return registry.ensure("account").draw(title=title, only=only)
 
     def session(self) -> boto3.session.Session:
         """A boto3 session bound to the sandbox's region and fake credentials."""

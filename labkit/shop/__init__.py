@@ -34,7 +34,8 @@ dynamodb        table ``shop-orders`` (partition key ``order_id``), written by `
 cloudwatch      log group ``/shop/web``, topic ``shop-alerts``, alarms ``shop-alb-5xx``
                 and ``shop-orders-errors`` notifying it
 cloudtrail      bucket ``shop-trail-<account>`` and trail ``shop-trail``, logging
-iam             roles ``shop-web-role`` (instance profile, in the launch template)
+iam             roles ``shop-web-role`` (with its instance profile, not yet attached:
+                see :func:`.chapters.iam`)
                 and ``shop-cart-task-role``; user ``shop-developer``, least privilege
 sqs             queue ``shop-order-events``, DLQ ``shop-order-events-dlq`` (5 receives)
 sns             topic ``shop-order-placed`` -> ``shop-order-events`` and ``shop-emails``
