@@ -158,7 +158,7 @@ def test_an_action_runs_in_the_middle_of_a_load(front, lab):
     ({"rate": 1, "seconds": 1, "workers": 100}, "workers"),
     ({"rate": 1, "seconds": 1, "tick": 600}, "tick"),
 ])
-def test_a_load_refuses_what_would_run_away(front, kwargs, words):
+def test_a_load_refuses_what_would_run_away(lab, kwargs, words):
     with pytest.raises(ValueError, match=words):
         traffic.load("/products/1", **kwargs)
 
@@ -172,5 +172,9 @@ def test_a_load_stops_at_its_real_time_budget(front, lab):
         return original(request)
 
     front["server"].handler = slow
-    result = traffic.load("/products/1", rate=20, seconds=600, tick=10, max_real_seconds=0.5)
+    result = traffic.load("/products/1", rate=2, seconds=600, tick=10, max_real_seconds=0.3)
     assert result.stopped_early and result.seconds < 600
+
+
+def test_the_shop_handle_offers_load_and_trace(lab):
+    assert lab.shop.load is traffic.load and lab.shop.trace is traffic.trace
