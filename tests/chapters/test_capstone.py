@@ -178,3 +178,9 @@ def test_a_load_stops_at_its_real_time_budget(front, lab):
 
 def test_the_shop_handle_offers_load_and_trace(lab):
     assert lab.shop.load is traffic.load and lab.shop.trace is traffic.trace
+
+
+def test_a_real_time_load_paces_its_requests_on_the_real_clock(front):
+    started = time.monotonic()
+    result = traffic.load("/products/1", rate=8, seconds=0.5, tick=0.5, real_time=True)
+    assert result.by_status == {"200": 4} and time.monotonic() - started >= 0.45
