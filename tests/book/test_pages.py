@@ -194,3 +194,32 @@ def test_the_reading_order_is_read_as_documented():
             assert next_page(name, order, entries) not in entry.sections
     assert doc_links(_md.parse("{doc}`a <../labs/sqs>` and {doc}`sns` and {doc}`/book/rds`\n"), "book/sqs") == [
         "labs/sqs", "book/sns", "book/rds"]
+
+
+def _lab_minutes(lab: Path) -> set[int]:
+    """The minutes a lab's opening cell states for itself ("about 90 minutes")."""
+    first = next(cell for cell in __import__("json").loads(lab.read_text())["cells"] if cell["cell_type"] == "markdown")
+    return {int(n) for n in re.findall(r"(\d+)\s+minutes", "".join(first["source"]))}
+
+
+def test_the_introductions_table_of_parts_is_the_table_of_contents():
+    """The introduction's "How the book is organised" table names the parts the
+    table of contents has, in its order (the appendices aside)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    captions = [part["caption"] for part in toc["parts"] if part["caption"] != "Appendices"]
+    intro = (ROOT / "book" / "intro.md").read_text()
+    section = intro.split("## How the book is organised", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    rows = [line.split("|")[1].strip() for line in table[2:]]  # after the header and its rule
+    assert rows == captions
+
+
+@pytest.mark.parametrize("page", sorted(p.stem for p in (ROOT / "labs").glob("*.ipynb")))
+def test_a_chapters_time_for_its_lab_is_the_labs_own(page):
+    """The chapter's "Time to learn" gives the lab the minutes the lab's first cell gives itself."""
+    chapter = (ROOT / "book" / f"{page}.md").read_text()
+    row = next(line for line in chapter.splitlines() if "**Time to learn**" in line)
+    stated = re.search(r"(\d+) for the \{doc\}`lab", row)
+    assert stated, f"book/{page}.md: the Time to learn row gives no time for the lab"
+    assert int(stated.group(1)) in _lab_minutes(ROOT / "labs" / f"{page}.ipynb"), (
+        f"book/{page}.md says {stated.group(1)} minutes for the lab; the lab says {_lab_minutes(ROOT / 'labs' / f'{page}.ipynb')}")
