@@ -25,6 +25,12 @@ Every service chapter (a chapter with sections) and every part opener has a
 "What's next" section; other pages are checked when they have one. Every
 service chapter also has a "Going further" section of one or two open questions
 (a numbered list), just before "What's next".
+
+Every chapter of the running shop (``labkit.shop.CHAPTERS``) has an "In the
+shop" section just before its "Summary": it names at least one of the
+resources the chapter adds (``labkit.shop.model.NAMES``, in backquotes) and
+gives a Python code block that builds the shop through that chapter,
+``lab.shop.build(through="<chapter>")``.
 """
 
 from __future__ import annotations
@@ -41,9 +47,13 @@ from markdown_it.token import Token
 from myst_parser.config.main import MdParserConfig
 from myst_parser.parsers.mdit import create_md_parser
 
+from labkit.shop.model import CHAPTERS, NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
 WHATS_NEXT = "What's next"
 GOING_FURTHER = "Going further"
+IN_THE_SHOP = "In the shop"
+SUMMARY = "Summary"
 
 _md = create_md_parser(MdParserConfig(enable_extensions={"colon_fence", "deflist", "substitution", "attrs_inline"}),
                        RendererHTML)
@@ -179,6 +189,26 @@ def test_going_further_asks_one_or_two_questions_before_whats_next(page):
             questions[-1] += " " + token.content
     assert 1 <= len(questions) <= 2, f"{page}.md: '{GOING_FURTHER}' asks one or two questions, not {len(questions)}"
     assert all("?" in question for question in questions), f"{page}.md: each item of '{GOING_FURTHER}' asks a question"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_in_the_shop_builds_the_chapters_piece_before_the_summary(chapter):
+    text = (ROOT / "book" / f"{chapter}.md").read_text(encoding="utf-8")
+    tokens = section_tokens(text, IN_THE_SHOP)
+    assert tokens is not None, f"book/{chapter}.md has no '{IN_THE_SHOP}' section"
+    titles = h2_titles(text)
+    assert SUMMARY in titles and titles.index(IN_THE_SHOP) + 1 == titles.index(SUMMARY), (
+        f"book/{chapter}.md: '{IN_THE_SHOP}' comes just before '{SUMMARY}'")
+    code = [token.content for token in tokens if token.type == "fence" and token.info.strip() == "python"]
+    assert code, f"book/{chapter}.md: '{IN_THE_SHOP}' has no python code block"
+    for block in code:
+        compile(block, f"book/{chapter}.md", "exec")  # a learner can paste it: it is Python
+    build = re.compile(r"""lab\.shop\.build\(\s*through\s*=\s*(["'])""" + re.escape(chapter) + r"\1\s*\)")
+    assert any(build.search(block) for block in code), (
+        f'book/{chapter}.md: the code of \'{IN_THE_SHOP}\' calls lab.shop.build(through="{chapter}")')
+    prose = " ".join(token.content for token in tokens if token.type == "inline")
+    named = [name for name in NAMES[chapter] if f"`{name}`" in prose]
+    assert named, f"book/{chapter}.md: '{IN_THE_SHOP}' names none of what the chapter adds: {NAMES[chapter]}"
 
 
 def test_the_reading_order_is_read_as_documented():
