@@ -36,10 +36,9 @@ stack, from the template's own properties (:data:`FILLED`), and
 One more place where the template bends to moto, said where it is written:
 the rule ``shop-order-paid`` and the function ``shop-orders`` name the bus
 ``shop`` as a string with ``DependsOn`` (moto's ``Ref`` to an
-``AWS::Events::EventBus`` gives its Python object, not its name). The rule's
-target is the state machine (the sandbox's EventBridge starts it:
-:func:`labkit.shop.chapters.delivers_to_state_machines`), so the rule refers
-to a filled resource and is filled too.
+``AWS::Events::EventBus`` gives its Python object, not its name). When the rule's
+target is the state machine (:func:`labkit.shop.chapters.delivers_to_state_machines`),
+the rule refers to a filled resource and is filled too.
 
 The filled resources are not stack resources (``describe_stack_resources``
 does not list them, ``delete_stack`` leaves them). Two things are not
