@@ -20,6 +20,9 @@ the current time and does not wait for the action.
 only :meth:`Clock.advance` moves it, so a replay of "30 writes per second"
 gives the same answer on a fast machine and a busy one. When the block ends
 the clock runs with real time again (plus every advance).
+
+:class:`EveryPeriod` runs a job just before each sandbox minute ends, while it
+has work: how services publish their per-minute CloudWatch metrics.
 """
 
 from __future__ import annotations
@@ -183,3 +186,62 @@ class Clock:
 
 #: The one clock of the sandbox (``lab.clock``).
 clock = Clock()
+
+
+class EveryPeriod:
+    """A job run just before each sandbox period ends: how a service publishes
+    its per-minute metrics ahead of CloudWatch's evaluation of that minute.
+
+    :meth:`ensure` schedules the run at the end of the current period
+    (idempotent: cheap to call on every request). After each run the next one
+    is scheduled while ``keep_going()`` says there is work (without it, always);
+    otherwise the schedule stops until the next :meth:`ensure`, so an idle
+    sandbox costs nothing.
+
+    Args:
+        job: called with the end of the period (sandbox epoch seconds).
+        period: the period in seconds (60: a CloudWatch minute).
+        early: how long before the period's end the job runs.
+        keep_going: whether to schedule the next period after a run.
+        on: the clock (default: the sandbox clock).
+    """
+
+    def __init__(self, job: Callable[[float], object], *, period: int = 60, early: float = 0.5,
+                 keep_going: Callable[[], bool] | None = None, on: Clock | None = None) -> None:
+        self.job = job
+        self.period = period
+        self.early = early
+        self.keep_going = keep_going
+        self._clock = on or clock
+        self._lock = threading.Lock()
+        self._due: float | None = None
+
+    @property
+    def due(self) -> float | None:
+        """The end of the period whose run is scheduled, if any."""
+        return self._due
+
+    def ensure(self) -> None:
+        """Make sure the current period's run is scheduled."""
+        with self._lock:
+            now = self._clock.peek()
+            if self._due is not None and self._due > now:
+                return
+            end = (int(now) // self.period + 1) * self.period
+            if end - self.early <= now:
+                end += self.period
+            self._due = end
+        self._clock.call_at(end - self.early, lambda: self._run(end))
+
+    def _run(self, end: float) -> None:
+        more = self.keep_going() if self.keep_going is not None else True
+        with self._lock:
+            self._due = end + self.period if more else None
+        if more:
+            self._clock.call_at(end + self.period - self.early, lambda: self._run(end + self.period))
+        self.job(end)
+
+    def reset(self) -> None:
+        """Forget the schedule (the clock's own reset drops the scheduled run)."""
+        with self._lock:
+            self._due = None

@@ -164,3 +164,40 @@ def test_another_thread_reading_the_clock_does_not_wait_for_a_running_action():
     clock.call_later(1, action)
     clock.advance(5)
     assert len(answers) == 1
+
+
+def test_every_period_runs_just_before_each_minute_ends_while_it_has_work(real):
+    """EveryPeriod: one run per minute at end - early, whatever the number of ensure() calls;
+    it stops when keep_going says no, and ensure() starts it again."""
+    c = Clock()
+    runs: list[float] = []
+    work = {"left": True}
+    job = clock_module.EveryPeriod(runs.append, period=60, early=0.5, keep_going=lambda: work["left"], on=c)
+    start = c.now()
+    first_end = (int(start) // 60 + 1) * 60
+    job.ensure()
+    job.ensure()  # idempotent
+    assert job.due == first_end and runs == []
+    c.advance(first_end - start - 1)  # 1 s before the period ends: 0.5 s before the run
+    assert runs == []
+    c.advance(150)  # through the first run and two more minutes
+    assert runs == [first_end, first_end + 60, first_end + 120]
+    work["left"] = False
+    c.advance(60)
+    assert runs[-1] == first_end + 180 and job.due is None  # ran once more, scheduled nothing
+    c.advance(600)
+    assert len(runs) == 4
+    job.ensure()
+    c.advance(60)
+    assert len(runs) == 5
+    job.reset()
+    assert job.due is None
+
+
+def test_every_period_without_keep_going_keeps_going(real):
+    c = Clock()
+    runs: list[float] = []
+    job = clock_module.EveryPeriod(runs.append, period=60, on=c)
+    job.ensure()
+    c.advance(300)
+    assert len(runs) == 5 and all(b - a == 60 for a, b in zip(runs, runs[1:], strict=False))

@@ -34,7 +34,7 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from labkit.core.clock import clock
+from labkit.core.clock import EveryPeriod
 from labkit.services.ec2 import apps
 
 NAMESPACE = "AWS/EC2"
@@ -48,7 +48,6 @@ _EARLY = 0.5  # seconds before the period ends: ahead of CloudWatch's minute
 
 _LOCK = threading.Lock()
 _SEEN: dict[str, tuple[float, int, int]] = {}  # instance id -> (cpu seconds, bytes in, bytes out) published so far
-_NEXT: dict[str, Any] = {"due": None}
 
 
 def vcpus(instance_type: str) -> int:
@@ -109,24 +108,13 @@ def publish(period_end: float) -> None:
             backend.put_metric_data(NAMESPACE, entries[start:start + 500])
 
 
-def _tick(period_end: float) -> None:
-    _NEXT["due"] = period_end + DETAILED
-    clock.call_at(period_end + DETAILED - _EARLY, lambda: _tick(period_end + DETAILED))
-    publish(period_end)
+#: Every instance's data points, published just before each sandbox minute ends.
+_MINUTES = EveryPeriod(lambda end: publish(end), period=DETAILED, early=_EARLY)
 
 
 def ensure() -> None:
     """Make sure the next minute's data points are scheduled (idempotent)."""
-    with _LOCK:
-        due = _NEXT["due"]
-        now = clock.peek()
-        if due is not None and due > now:
-            return
-        end = (int(now) // DETAILED + 1) * DETAILED
-        if end - _EARLY <= now:
-            end += DETAILED
-        _NEXT["due"] = end
-    clock.call_at(end - _EARLY, lambda: _tick(end))
+    _MINUTES.ensure()
 
 
 def reset() -> None:
@@ -134,7 +122,7 @@ def reset() -> None:
     VCPU_SPEED = DEFAULT_VCPU_SPEED
     with _LOCK:
         _SEEN.clear()
-        _NEXT["due"] = None
+    _MINUTES.reset()
 
 
 def calibrate(app: Any, *, requests_per_minute: float, utilization: float, instances: int = 1, vcpus_each: int = 2,

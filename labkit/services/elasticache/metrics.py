@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from labkit.core.clock import clock
+from labkit.core.clock import EveryPeriod
 
 from . import deployments
 
@@ -35,7 +35,6 @@ PERIOD = 60
 _EARLY = 0.5  # seconds before the minute ends: ahead of CloudWatch's own minute
 
 _LOCK = threading.Lock()
-_NEXT: dict[str, Any] = {"due": None}
 
 
 def memcached_nodes() -> list[tuple[str, str, str, Any]]:
@@ -68,27 +67,13 @@ def publish(period_end: float) -> list[tuple[str, str, int]]:
     return published
 
 
-def _tick(period_end: float) -> None:
-    more = bool(memcached_nodes())
-    with _LOCK:
-        _NEXT["due"] = period_end + PERIOD if more else None
-    if more:  # no Memcached node left: the schedule stops until the next one
-        clock.call_at(period_end + PERIOD - _EARLY, lambda: _tick(period_end + PERIOD))
-    publish(period_end)
+#: Each minute's evictions, published just before it ends while a Memcached node runs.
+_MINUTES = EveryPeriod(lambda end: publish(end), period=PERIOD, early=_EARLY, keep_going=lambda: bool(memcached_nodes()))
 
 
 def ensure() -> None:
     """Make sure the next minute's data points are scheduled (idempotent)."""
-    with _LOCK:
-        due = _NEXT["due"]
-        now = clock.peek()
-        if due is not None and due > now:
-            return
-        end = (int(now) // PERIOD + 1) * PERIOD
-        if end - _EARLY <= now:
-            end += PERIOD
-        _NEXT["due"] = end
-    clock.call_at(end - _EARLY, lambda: _tick(end))
+    _MINUTES.ensure()
 
 
 def after_describe(call: Any, parsed: dict[str, Any], status: int) -> None:
@@ -98,5 +83,4 @@ def after_describe(call: Any, parsed: dict[str, Any], status: int) -> None:
 
 
 def reset() -> None:
-    with _LOCK:
-        _NEXT["due"] = None
+    _MINUTES.reset()

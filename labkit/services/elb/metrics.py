@@ -22,14 +22,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-from labkit.core.clock import clock
+from labkit.core.clock import EveryPeriod, clock
 from labkit.services.elb import state
 
 NAMESPACE = "AWS/ApplicationELB"
 
 _LOCK = threading.Lock()
 _PENDING: dict[str, list[dict[str, Any]]] = {}  # region -> MetricData entries
-_NEXT: dict[str, float | None] = {"due": None}  # the next minute's flush, once a request came by
 _EARLY = 0.5  # seconds before the minute ends: ahead of CloudWatch's alarm evaluation
 
 
@@ -51,23 +50,14 @@ def record(lb_arn: str, tg_arn: str | None, values: dict[str, tuple[float, str]]
     ensure()
 
 
+#: The pending points, flushed just before the sandbox minute of their requests ends; the next
+#: request schedules the next minute, so an idle sandbox costs nothing.
+_MINUTES = EveryPeriod(lambda end: flush(), period=60, early=_EARLY, keep_going=lambda: False)
+
+
 def ensure() -> None:
     """Make sure the pending points are flushed just before the current sandbox minute ends (idempotent)."""
-    with _LOCK:
-        due, now = _NEXT["due"], clock.peek()
-        if due is not None and due > now:
-            return
-        end = (int(now) // 60 + 1) * 60
-        if end - _EARLY <= now:
-            end += 60
-        _NEXT["due"] = end
-    clock.call_at(end - _EARLY, lambda: _minute(end))
-
-
-def _minute(end: float) -> None:
-    with _LOCK:
-        _NEXT["due"] = None
-    flush()  # the next request schedules the next minute: an idle sandbox costs nothing
+    _MINUTES.ensure()
 
 
 def request_done(lb_arn: str, tg_arn: str | None, status: int, *, by_target: bool, seconds: float = 0.0) -> None:
@@ -115,4 +105,4 @@ def flush(*_: Any) -> None:
 def reset() -> None:
     with _LOCK:
         _PENDING.clear()
-        _NEXT["due"] = None
+    _MINUTES.reset()

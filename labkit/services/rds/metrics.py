@@ -21,19 +21,14 @@ clock (:meth:`labkit.core.clock.Clock.call_at`) while there is a replica, so
 
 from __future__ import annotations
 
-import threading
-from typing import Any
-
 from labkit.core import aws
-from labkit.core.clock import clock
+from labkit.core.clock import EveryPeriod
 from labkit.services.rds.storage import LOCK, STATE
 
 NAMESPACE = "AWS/RDS"
 PERIOD = 60
 _EARLY = 0.5  # seconds before the minute ends: ahead of CloudWatch's own minute
 
-_LOCK = threading.Lock()
-_NEXT: dict[str, Any] = {"due": None}
 #: replica id -> the region of the call that created it.
 REGIONS: dict[str, str] = {}
 
@@ -51,14 +46,13 @@ def publish(period_end: float) -> list[tuple[str, float]]:
     return lags
 
 
-def _tick(period_end: float) -> None:
+def _replicas_left() -> bool:
     with LOCK:
-        more = bool(STATE.replicas)
-    with _LOCK:
-        _NEXT["due"] = period_end + PERIOD if more else None
-    if more:  # no replica left: the schedule stops until the next one
-        clock.call_at(period_end + PERIOD - _EARLY, lambda: _tick(period_end + PERIOD))
-    publish(period_end)
+        return bool(STATE.replicas)
+
+
+#: Each minute's ReplicaLag, published just before it ends while a replica exists.
+_MINUTES = EveryPeriod(lambda end: publish(end), period=PERIOD, early=_EARLY, keep_going=_replicas_left)
 
 
 def ensure(replica_id: str | None = None, region: str | None = None) -> None:
@@ -66,19 +60,9 @@ def ensure(replica_id: str | None = None, region: str | None = None) -> None:
     remember the region of a new replica."""
     if replica_id and region:
         REGIONS[replica_id] = region
-    with _LOCK:
-        due = _NEXT["due"]
-        now = clock.peek()
-        if due is not None and due > now:
-            return
-        end = (int(now) // PERIOD + 1) * PERIOD
-        if end - _EARLY <= now:
-            end += PERIOD
-        _NEXT["due"] = end
-    clock.call_at(end - _EARLY, lambda: _tick(end))
+    _MINUTES.ensure()
 
 
 def reset() -> None:
-    with _LOCK:
-        _NEXT["due"] = None
+    _MINUTES.reset()
     REGIONS.clear()
