@@ -67,7 +67,9 @@ def test_the_interval_is_five_minutes_of_sandbox_time(lab, aws):
     lab.clock.advance(2.0)  # 301 s after the first
     assert lab.sns.remembered_ids(topic) == []
     aws["sns"].publish(TopicArn=topic, Message="m2", MessageGroupId="g", MessageDeduplicationId="same")
-    assert _bodies(aws, std) == ["m", "m2"]
+    # Exactly the first "m" and "m2": the copy within the interval was dropped. A standard queue
+    # keeps only best-effort order (labkit's SQS shuffles messages sent close together), so not in order.
+    assert sorted(_bodies(aws, std)) == ["m", "m2"]
 
 
 def test_scope_topic_versus_message_group(aws):
