@@ -136,7 +136,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     Groups (``--dist loadgroup``): one per file, so a notebook's cells and its
     second run share a kernel and a module's fixtures are built once, except in
-    modules that set ``SPREAD = True``, whose tests are spread one by one.
+    modules that set ``SPREAD = True``, whose tests are spread one by one, and
+    modules that name a ``GROUP`` they share (the book's build, say).
 
     Order (pytest-xdist hands out groups in this order): the notebooks first,
     longest (the labs) first; then the book, which is built from the notebooks'
@@ -147,7 +148,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         module = getattr(item, "module", None)
         spread = bool(getattr(module, "SPREAD", False)) if module is not None else False
-        group = item.nodeid if spread else item.nodeid.split("::", 1)[0]
+        group = item.nodeid if spread else getattr(module, "GROUP", None) or item.nodeid.split("::", 1)[0]
         item.add_marker(pytest.mark.xdist_group(name=group))
 
     def rank(indexed: tuple[int, pytest.Item]) -> tuple[int, int, int]:

@@ -1,99 +1,32 @@
 """The book builds with warnings as errors, from the notebooks' executed copies,
 and its pages show what the readers need.
 
-One build, into a temporary folder, serves every test in this file. The
-notebooks in ``notebooks/`` and ``labs/`` are not executed again: in a run that
-also runs them under nbval (``make test``), their executed copies (see
-``tests/notebooks/executions.py``) are put into the build's execution cache
-first, and the build takes them from there. The book's own pages
-(``book/*.md``, which draw diagrams) are executed by the build.
+The build (``tests/book/conftest.py``) is shared with ``test_browser.py``,
+which reads the same pages in a browser.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 import pytest
 from jupyter_cache import get_cache
-from jupyter_cache.base import CacheBundleIn
 
 from labkit.check import RESULT_MIME
 from labkit.grading.release import read_notebook, student_copy
+from tests.book.conftest import Build, executed_by_the_build
 from tests.notebooks import executions
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.relative_to(ROOT).as_posix() for folder in ("notebooks", "labs")
                    for p in (ROOT / folder).glob("*.ipynb"))
-#: How long the build waits for notebooks still running under nbval on another worker.
-WAIT_FOR_NOTEBOOKS = 1800
+#: With test_browser.py: one worker, one build.
+GROUP = "book"
 
 pytestmark = pytest.mark.notebook
-
-
-@dataclass
-class Build:
-    html: Path
-    log: str
-    cache: Path
-    prefilled: dict[str, tuple[int, str]]  # notebook -> (cache record id, hash) put in before the build
-
-
-def executed_by_the_build(log: str) -> set[str]:
-    """The documents the build executed, from myst-nb's log lines
-    (``/path/labs/sqs.ipynb: Executing notebook using local CWD [mystnb]``)."""
-    found = set()
-    for line in log.splitlines():
-        match = re.match(r"(?:\x1b\[[0-9;]*m)*(\S+?): Executing notebook", line)
-        if match:
-            path = Path(match.group(1))
-            found.add(path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.as_posix())
-    return found
-
-
-def prefill(cache_dir: Path, notebooks: list[str]) -> dict[str, tuple[int, str]]:
-    """Put each notebook's executed copy into the build's cache, keyed as
-    myst-nb looks it up (a hash of the source's code cells and kernelspec)."""
-    cache = get_cache(str(cache_dir))
-    records = {}
-    for notebook in notebooks:
-        executed = nbformat.read(executions.copy_path(notebook), as_version=4)
-        record = cache.cache_notebook_bundle(
-            CacheBundleIn(executed, str(ROOT / notebook), data={"executed_by": "nbval (make test)"}),
-            check_validity=False, overwrite=True)
-        source = nbformat.read(ROOT / notebook, as_version=4)
-        assert cache.match_cache_notebook(source).pk == record.pk, f"{notebook}: its executed copy does not match it"
-        records[notebook] = (record.pk, record.hashkey)
-    return records
-
-
-@pytest.fixture(scope="module")
-def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
-    out = tmp_path_factory.mktemp("book")
-    cache_dir = out / "_build" / ".jupyter_cache"
-    # The notebooks nbval runs in this session (on any worker): wait for their copies.
-    in_session = sorted({executions.relative(item.path) for item in request.session.items
-                         if executions.is_notebook_item(item)})
-    statuses = executions.wait_for(in_session, WAIT_FOR_NOTEBOOKS)
-    unfinished = {nb: status for nb, status in statuses.items() if status != executions.PASSED}
-    if unfinished:
-        pytest.fail("the book is built from the notebooks' runs under nbval, and these did not pass "
-                    f"(see their own failures): {json.dumps(unfinished)}")
-    prefilled = prefill(cache_dir, in_session)
-    jb = Path(sys.executable).parent / "jupyter-book"
-    result = subprocess.run(
-        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
-        capture_output=True, text=True, env={**os.environ, "LABKIT_REQUIRE_GRAPHVIZ": "1"},
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, "jupyter-book build failed:\n" + log[-6000:]
-    return Build(out / "_build" / "html", log, cache_dir, prefilled)
 
 
 def page(build: Build, name: str) -> str:
