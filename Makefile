@@ -1,6 +1,7 @@
 # The course's two set-up commands:  `make book`  and  `make test`.
 # Both create .venv if missing, install requirements.txt and labkit, and make sure
-# Graphviz's `dot` exists. `make lab` opens JupyterLab on the labs.
+# Graphviz's `dot` exists (make test: Debian's Chromium too, for the browser tests).
+# `make lab` opens JupyterLab on the labs.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ STAMP  := $(VENV)/.installed
 # waiting (visibility timeouts, long polls, retries), so a core serves two workers.
 JOBS   ?= 4
 
-.PHONY: book book-class test test-fast lint lab bench release clean graphviz help
+.PHONY: book book-class test test-fast lint lab bench release clean graphviz chromium help
 
 help:
 	@echo "make book       build the HTML book into _build/html (executes notebooks, cached)"
@@ -36,6 +37,10 @@ $(STAMP): $(BIN)/python requirements.txt pyproject.toml
 graphviz:
 	@bash scripts/ensure-graphviz.sh
 
+# The browser tests (tests/book/test_browser.py) read the built book in Debian's Chromium.
+chromium:
+	@bash scripts/ensure-chromium.sh
+
 book: $(STAMP) graphviz
 	@echo "==> building the book into _build/html (unchanged notebooks come from the cache)"
 	@LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
@@ -56,7 +61,7 @@ lint: $(STAMP)
 
 # Each notebook executes twice (nbval, then again in the same kernel); the book is
 # built from nbval's executed copies (see tests/notebooks/executions.py).
-test: $(STAMP) graphviz lint
+test: $(STAMP) graphviz chromium lint
 	@echo "==> running the test suite with $(JOBS) workers"
 	@$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --no-loadscope-reorder --durations=25
 
