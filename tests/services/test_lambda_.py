@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import re
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -136,6 +137,57 @@ def test_environment_variables_only_during_the_invocation(lab, lambda_role, lam)
     assert call(lam, "env")["json"]["color"] == "teal"
     assert "COLOR" not in os.environ
     assert "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+
+
+# Waits, mid-invocation, until the test has looked at os.environ from its own thread.
+PAUSING = """
+import os, time
+SEEN = {}
+
+def handler(event, context):
+    os.environ["SET_BY_HANDLER"] = os.environ.get("SET_BY_HANDLER", "") + "x"
+    path = os.environ.pop("PATH", None)
+    open(event["started"], "w").close()
+    deadline = time.monotonic() + 5
+    while not os.path.exists(event["release"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"color": os.environ["COLOR"], "mine": os.environ["SET_BY_HANDLER"], "had_path": path is not None,
+            "path_now": "PATH" in os.environ, "names": sorted(n for n in os.environ if n.startswith("AWS_LAMBDA_"))}
+"""
+
+
+def test_a_handlers_variables_are_its_threads_alone_while_it_runs(lab, lambda_role, lam, tmp_path):
+    """The notebook's thread neither sees a running handler's variables nor
+    loses its own to it: changing os.environ from two threads at once is safe
+    (iterating os.environ while an invocation ended used to raise KeyError)."""
+    create(lam, lambda_role, "pausing", PAUSING, Environment={"Variables": {"COLOR": "teal"}})
+    release, started = tmp_path / "release", tmp_path / "started"
+    event = {"release": str(release), "started": str(started)}
+    results: list[dict] = []
+    worker = threading.Thread(target=lambda: results.append(call(lam, "pausing", event)["json"]))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists(), "the handler did not start"
+        # Mid-invocation, from this thread:
+        assert "COLOR" not in os.environ and "AWS_LAMBDA_FUNCTION_NAME" not in os.environ
+        assert "SET_BY_HANDLER" not in os.environ and "PATH" in os.environ
+        os.environ["SET_BY_NOTEBOOK"] = "1"
+    finally:
+        release.touch()
+        worker.join(10)
+    try:
+        first = results[0]
+        assert first["color"] == "teal" and first["mine"] == "x" and first["had_path"] and not first["path_now"]
+        assert "AWS_LAMBDA_FUNCTION_NAME" in first["names"] and "AWS_LAMBDA_INITIALIZATION_TYPE" in first["names"]
+        assert os.environ["SET_BY_NOTEBOOK"] == "1" and "PATH" in os.environ and "SET_BY_HANDLER" not in os.environ
+        # What the handler set stays in its (warm) environment, as on AWS.
+        release.touch()
+        assert call(lam, "pausing", event)["json"]["mine"] == "xx"
+    finally:
+        del os.environ["SET_BY_NOTEBOOK"]
 
 
 def test_warm_invocations_reuse_module_state_until_code_or_config_changes(lab, lambda_role, lam):

@@ -5,8 +5,9 @@ What a learner can observe, as on AWS:
 
 * the handler gets the event and a context object (``aws_request_id``,
   ``function_name``, ``get_remaining_time_in_millis()``, ...);
-* the function's environment variables are in ``os.environ`` during its
-  initialisation and its invocations, and only then;
+* the function's environment variables are in ``os.environ`` for its code,
+  during its initialisation and its invocations, and for nothing else: the
+  notebook's own thread never sees them, even while a handler runs;
 * module-level code runs once per execution environment
   (:mod:`.environments`): warm invocations reuse it;
 * ``print`` and ``logging`` output, with ``START``/``END``/``REPORT`` lines,
@@ -50,7 +51,7 @@ from typing import Any
 from labkit.core.aws import iso_timestamp
 
 from . import functions
-from .environments import CHAIN, POOLS, Environment, lambda_env_vars, swapped_in
+from .environments import CHAIN, POOLS, Environment, lambda_env_vars, swapped_in, variables_of
 from .logs import UNHANDLED_INIT_WARNING, LogSink, error_log_line, wall_ms
 from .model import (
     INIT_LIMIT_SECONDS,
@@ -211,6 +212,20 @@ def _run_in_thread(env: Environment, event: Any, request_id: str, invoked_arn: s
     """Body of the handler thread: init on a cold start, then the handler."""
     CHAIN.enter_handler_thread(sink)
     try:
+        with variables_of(env, lambda_env_vars(env.spec, env)):
+            _init_and_handle(env, event, request_id, invoked_arn, sink, outcome)
+    except _Timeout:
+        pass
+    finally:
+        outcome.finished = time.perf_counter()
+        CHAIN.leave_handler_thread()
+        outcome.init_done.set()
+        outcome.done.set()
+
+
+def _init_and_handle(env: Environment, event: Any, request_id: str, invoked_arn: str,
+                     sink: LogSink, outcome: _Outcome) -> None:
+    try:
         try:
             if env.handler is None:
                 started = time.perf_counter()
@@ -241,11 +256,6 @@ def _run_in_thread(env: Environment, event: Any, request_id: str, invoked_arn: s
             sink.flush()
     except _Timeout:
         pass
-    finally:
-        outcome.finished = time.perf_counter()
-        CHAIN.leave_handler_thread()
-        outcome.init_done.set()
-        outcome.done.set()
 
 
 def _stop_thread(thread: threading.Thread, grace: float = 0.2) -> None:
@@ -305,7 +315,7 @@ def _execute(env: Environment, event: Any, request_id: str, invoked_arn: str) ->
                               args=(env, event, request_id, invoked_arn, sink, outcome))
     rss_before = peak = _rss_mb()
     limit = spec.timeout
-    with swapped_in(env, lambda_env_vars(spec, env)):
+    with swapped_in(env):
         thread.start()
         if cold and not outcome.init_done.wait(INIT_LIMIT_SECONDS):
             # AWS gives up the Init phase after 10 s, retries it in the Invoke
