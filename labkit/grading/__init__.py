@@ -4,6 +4,13 @@
 
     labkit release labs/ --out release/
     labkit grade labs/sqs.ipynb submissions/ --out grades.csv --json grades.json -j 2
+    labkit feedback grades.json --out feedback/            # a page per learner
+    labkit export grades.json --lms moodle --out moodle.csv  # or --lms canvas --roster ...
+
+A class too large for one machine is graded in shards, one per machine, and merged::
+
+    labkit grade labs/sqs.ipynb submissions/ --shard 2/4 --out 2.csv --json 2.json
+    labkit merge 1.json 2.json 3.json 4.json --out grades.csv --json grades.json
 
 One module per job:
 
@@ -20,6 +27,9 @@ One module per job:
   statuses and feedback;
 - :mod:`~labkit.grading.gradebook` the CSV and JSON files, and ``--resume``;
 - :mod:`~labkit.grading.pool`      :func:`grade`: worker processes, progress;
+- :mod:`~labkit.grading.shards`    ``--shard i/N``: the split, and the merge;
+- :mod:`~labkit.grading.feedback`  one HTML feedback page per submission;
+- :mod:`~labkit.grading.lms`       the Canvas and Moodle import files;
 - :mod:`~labkit.grading.records`   the data all of them pass around.
 
 How one submission is graded:
@@ -48,7 +58,9 @@ results, the lab format's names); the functions named like their module
 """
 
 from labkit.grading.assemble import Assembly
-from labkit.grading.gradebook import previous_grades, write_csv, write_json
+from labkit.grading.feedback import write_feedback
+from labkit.grading.gradebook import Gradebook, previous_grades, read_gradebook, write_csv, write_json
+from labkit.grading.lms import ExportError, export
 from labkit.grading.pool import Progress, grade, submission_paths
 from labkit.grading.records import (
     STATUSES,
@@ -72,6 +84,7 @@ from labkit.grading.release import (
 )
 from labkit.grading.runner import kernel_environment, run_notebook
 from labkit.grading.score import Reference
+from labkit.grading.shards import MergeError, Shard, merge
 
 __all__ = [
     "STATUSES",
@@ -80,24 +93,32 @@ __all__ = [
     "CheckFeedback",
     "CheckRecord",
     "ExerciseGrade",
+    "ExportError",
     "GradeOptions",
     "GradeReport",
+    "Gradebook",
     "GradingSetupError",
     "Lab",
     "LabFormatError",
+    "MergeError",
     "Progress",
     "Reference",
     "RunResult",
+    "Shard",
     "SubmissionGrade",
+    "export",
     "grade",
     "kernel_environment",
+    "merge",
     "parse_lab",
     "previous_grades",
+    "read_gradebook",
     "read_notebook",
     "run_notebook",
     "stub_source",
     "student_copy",
     "submission_paths",
     "write_csv",
+    "write_feedback",
     "write_json",
 ]

@@ -3,7 +3,10 @@
 The CSV has one row per submission: ``submission, score, max_score, status``,
 one column per exercise, then ``detail, sha256, source_sha256``. The JSON holds
 the same rows with every check's feedback. Both are written atomically
-(a reader never sees half a file), after every graded submission.
+(a reader never sees half a file), after every graded submission. A shard's
+JSON also says which shard it is and lists every submission of the class
+(:mod:`~labkit.grading.shards`); :func:`read_gradebook` reads a JSON back for
+the merge, the feedback pages and the LMS exports.
 
 ``--resume`` reads them back (:func:`previous_grades`): a row is kept when it
 was graded (not ``grader-error``) and, if a JSON is kept too, when the JSON
@@ -18,7 +21,7 @@ import io
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +46,11 @@ def write_csv(path: str | os.PathLike[str], exercise_ids: Sequence[str], grades:
     write_atomic(path, buffer.getvalue())
 
 
-def write_json(path: str | os.PathLike[str], report: GradeReport, source: str, source_sha256: str) -> None:
-    """Write the gradebook with all feedback as JSON, atomically."""
-    data = {
+def write_json(path: str | os.PathLike[str], report: GradeReport, source: str, source_sha256: str,
+               shard: dict[str, Any] | None = None) -> None:
+    """Write the gradebook with all feedback as JSON, atomically (``shard``:
+    which shard of the class this is, see :mod:`~labkit.grading.shards`)."""
+    data: dict[str, Any] = {
         "lab": report.lab,
         "source": source,
         "source_sha256": source_sha256,
@@ -53,7 +58,58 @@ def write_json(path: str | os.PathLike[str], report: GradeReport, source: str, s
         "exercises": [{"id": e.id, "title": e.title, "possible": e.possible} for e in report.exercises],
         "submissions": [asdict(g) for g in report.grades],
     }
+    if shard is not None:
+        data["shard"] = shard
     write_atomic(path, json.dumps(data, indent=1) + "\n")
+
+
+@dataclass
+class Gradebook:
+    """A gradebook JSON read back: the lab, its exercises, and every row with its feedback."""
+
+    path: str
+    lab: str
+    source: str
+    source_sha256: str
+    exercises: list[ExerciseGrade]
+    grades: list[SubmissionGrade]
+    #: A shard's own record (``index``, ``count``, ``submissions``), or None for a whole class.
+    shard: dict[str, Any] | None = None
+
+
+def read_gradebook(path: str | os.PathLike[str]) -> Gradebook:
+    """Read a gradebook JSON written by ``labkit grade --json`` or ``labkit merge``.
+
+    Raises:
+        ValueError: the file is not such a gradebook (the message names the file).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        exercises = [ExerciseGrade(e["id"], e["title"], 0.0, float(e["possible"])) for e in data["exercises"]]
+        grades = [grade_from_json(item) for item in data["submissions"]]
+        shard = data.get("shard")
+        if shard is not None and not (isinstance(shard, dict) and isinstance(shard.get("index"), int)
+                                      and isinstance(shard.get("count"), int)
+                                      and isinstance(shard.get("submissions"), list)):
+            raise TypeError("a malformed shard record")
+        return Gradebook(str(path), str(data["lab"]), str(data["source"]), str(data["source_sha256"]), exercises,
+                         grades, shard)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror})") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path}: not a gradebook JSON written by labkit grade --json ({type(error).__name__}: "
+                         f"{str(error)[:80]})") from None
+
+
+def grade_from_json(item: dict[str, Any]) -> SubmissionGrade:
+    """One submission of a gradebook JSON back as a grade, with all its feedback."""
+    exercises = {
+        key: ExerciseGrade(value["id"], value["title"], float(value["earned"]), float(value["possible"]),
+                           [CheckFeedback(**check) for check in value["checks"]])
+        for key, value in item["exercises"].items()
+    }
+    return SubmissionGrade(item["submission"], item["sha256"], item["source_sha256"], float(item["score"]),
+                           float(item["max_score"]), item["status"], item["detail"], exercises, list(item["notes"]))
 
 
 def previous_grades(csv_path: Path, json_path: Path | None) -> dict[str, SubmissionGrade]:

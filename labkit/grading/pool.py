@@ -41,6 +41,7 @@ from labkit.grading.records import (
 from labkit.grading.release import Lab, LabFormatError, lab_name, parse_lab
 from labkit.grading.runner import run_notebook
 from labkit.grading.score import Reference, score
+from labkit.grading.shards import Shard
 
 # --------------------------------------------------------------------------------------
 # Work done in a worker process
@@ -173,8 +174,13 @@ def grade(
     options: GradeOptions | None = None,
     resume: bool = False,
     progress: Callable[[SubmissionGrade, int, int], None] | None = None,
+    shard: Shard | None = None,
 ) -> GradeReport:
     """Grade ``submissions`` of the lab ``source``; write the CSV (and JSON).
+
+    With ``shard``, only that shard's share of the submissions is graded
+    (:mod:`~labkit.grading.shards`), and the JSON, which the merge reads, is
+    required.
 
     The files are rewritten, atomically, after every graded submission, so an
     interrupted run keeps what it graded; with ``resume=True`` rows already in
@@ -184,8 +190,11 @@ def grade(
     Raises:
         LabFormatError: the source breaks the lab format.
         GradingSetupError: the source does not pass its own checks.
+        ValueError: a shard without ``json_path``.
     """
     options = options or GradeOptions()
+    if shard is not None and json_path is None:
+        raise ValueError(f"--shard {shard} needs --json: labkit merge reads the shards' JSON files")
     source_path = Path(source)
     source_bytes = source_path.read_bytes()
     source_sha256 = hashlib.sha256(source_bytes).hexdigest()
@@ -198,7 +207,12 @@ def grade(
 
     check_source = Path(check.__file__ or "").read_text(encoding="utf-8")
     paths = submission_paths(submissions, exclude=source_path)
+    everyone = [str(p) for p in paths]
+    if shard is not None:
+        mine = set(shard.select(everyone))
+        paths = [p for p in paths if str(p) in mine]
     labels = [str(p) for p in paths]
+    shard_record = shard.record(everyone) if shard is not None else None
     out_path = Path(out)
     json_out = Path(json_path) if json_path else None
 
@@ -219,7 +233,7 @@ def grade(
         report.grades = [done[label] for label in labels if label in done]
         write_csv(out_path, [e.id for e in report.exercises], report.grades)
         if json_out is not None:
-            write_json(json_out, report, str(source_path), source_sha256)
+            write_json(json_out, report, str(source_path), source_sha256, shard=shard_record)
 
     if not todo:
         if done:
