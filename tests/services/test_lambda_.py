@@ -9,9 +9,12 @@ last tests check the service's lifecycle and the moto seams it patches or calls.
 from __future__ import annotations
 
 import base64
+import copy
+import io
 import json
 import os
 import re
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -188,6 +191,36 @@ def test_a_handlers_variables_are_its_threads_alone_while_it_runs(lab, lambda_ro
         assert call(lam, "pausing", event)["json"]["mine"] == "xx"
     finally:
         del os.environ["SET_BY_NOTEBOOK"]
+
+
+def test_another_threads_stdout_survives_an_invocation(lab, lambda_role, lam, tmp_path):
+    """The notebook may replace sys.stdout while a handler runs (redirecting
+    output does): the invocation's end leaves it as the notebook set it, and
+    the handler's print still went to its log."""
+    create(lam, lambda_role, "printing", PAUSING.replace("    open(event", "    print('in the handler')\n    open(event"),
+           Environment={"Variables": {"COLOR": "teal"}})
+    release, started = tmp_path / "release", tmp_path / "started"
+    worker = threading.Thread(target=lambda: call(lam, "printing", {"release": str(release), "started": str(started)}))
+    before, mine = sys.stdout, io.StringIO()
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sys.stdout = mine
+    finally:
+        release.touch()
+        worker.join(10)
+    try:
+        assert sys.stdout is mine
+        print("the notebook's own line")
+        assert mine.getvalue() == "the notebook's own line\n"
+    finally:
+        sys.stdout = before
+    assert any("in the handler" in message for message in log_messages(lab, "printing"))
+    # A copy of the routed stream (logging and pickling make them) does not recurse.
+    call(lam, "printing", {"release": str(release), "started": str(started)})
+    assert hasattr(copy.copy(sys.stdout), "write") and not hasattr(copy.copy(sys.stdout), "__setstate_x__")
 
 
 def test_warm_invocations_reuse_module_state_until_code_or_config_changes(lab, lambda_role, lam):

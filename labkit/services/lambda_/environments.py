@@ -170,47 +170,55 @@ class InvocationChain:
     through it (the one holding it and the handler threads it started), and
     where each handler thread's output goes.
 
+    Output is routed by thread, once and for all: the first invocation puts a
+    :class:`RoutedStream` in front of ``sys.stdout`` and ``sys.stderr`` and
+    a handler on the root logger, and they stay (every thread that is not a
+    handler's writes through them unchanged). Swapping them in and out around
+    each invocation raced with other threads: a stream saved by one was put
+    back over another's.
+
     This is plumbing for the invocation running now, not sandbox state:
     ``lab.reset()`` leaves it alone (a reset made from inside a handler must
     not pull the floor from under it)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.threads: set[int] = set()
+        self._member = threading.local()  # .inside: this thread holds the chain or is one of its handlers
         self.sinks: dict[int, LogSink] = {}  # handler thread -> where its output goes
         self._log_handler = LambdaLogHandler(self.sinks)
 
     @contextmanager
     def held(self) -> Iterator[None]:
         """Run invocations one at a time; a handler's own nested invocations pass."""
-        me = threading.get_ident()
-        if me in self.threads:
+        if getattr(self._member, "inside", False):
             yield
             return
         with self._lock:
-            self.threads.add(me)
-            saved = sys.stdout, sys.stderr
-            sys.stdout, sys.stderr = RoutedStream(saved[0], self.sinks), RoutedStream(saved[1], self.sinks)
-            root = logging.getLogger()
-            root.addHandler(self._log_handler)
+            self._member.inside = True
+            self._route_output()
             try:
                 yield
             finally:
-                root.removeHandler(self._log_handler)
-                sys.stdout, sys.stderr = saved
-                self.threads.discard(me)
+                self._member.inside = False
+
+    def _route_output(self) -> None:
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not (isinstance(stream, RoutedStream) and stream.routes_to(self.sinks)):
+                setattr(sys, name, RoutedStream(stream, self.sinks))
+        root = logging.getLogger()
+        if self._log_handler not in root.handlers:
+            root.addHandler(self._log_handler)
 
     def enter_handler_thread(self, sink: LogSink) -> None:
         """Called by a handler thread as it starts: it belongs to the chain, and
         its output goes to ``sink``."""
-        me = threading.get_ident()
-        self.threads.add(me)
-        self.sinks[me] = sink
+        self._member.inside = True
+        self.sinks[threading.get_ident()] = sink
 
     def leave_handler_thread(self) -> None:
-        me = threading.get_ident()
-        self.sinks.pop(me, None)
-        self.threads.discard(me)
+        self.sinks.pop(threading.get_ident(), None)
+        self._member.inside = False
 
 
 #: The one chain of invocations of this process.

@@ -3,9 +3,10 @@
 On AWS the runtime captures the function's stdout and stderr, one log event
 per line, and installs a root-logger handler that writes
 ``[LEVEL]\\t<UTC time>\\t<request id>\\t<message>``. Here the handler runs in a
-thread of the notebook's process, so ``sys.stdout`` is swapped for a
-:class:`RoutedStream` during invocations: a handler thread's writes go to its
-invocation's :class:`LogSink`, every other thread's to the notebook as usual.
+thread of the notebook's process, so from the first invocation on
+``sys.stdout`` and ``sys.stderr`` are a :class:`RoutedStream`: a handler
+thread's writes go to its invocation's :class:`LogSink`, every other thread's
+to the notebook as usual.
 
 Log events are stamped with real time, not the sandbox clock: moto's
 CloudWatch Logs stores them, and it refuses events more than two hours ahead
@@ -54,7 +55,7 @@ class LogSink:
 
 
 class RoutedStream(io.TextIOBase):
-    """``sys.stdout`` during invocations: a handler thread's writes go to its
+    """``sys.stdout`` once a function has run: a handler thread's writes go to its
     invocation's log (``sinks``: thread id -> sink), every other thread's to
     the original stream."""
 
@@ -73,8 +74,16 @@ class RoutedStream(io.TextIOBase):
         if threading.get_ident() not in self._sinks:
             self._original.flush()
 
+    def routes_to(self, sinks: dict[int, LogSink]) -> bool:
+        return self._sinks is sinks
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
+        # Only reached for names this class lacks. Looked up in __dict__, not as
+        # self._original: on a copy not yet initialised, that would recurse forever.
+        original = self.__dict__.get("_original")
+        if original is None:
+            raise AttributeError(name)
+        return getattr(original, name)
 
 
 class LambdaLogHandler(logging.Handler):
