@@ -11,7 +11,12 @@ Each month the free tier takes the first requests and GB-seconds off the bill.
 An EC2 instance is billed for every hour it runs, busy or idle.
 
 Nothing here is emulated: this module is plain arithmetic, so that the chapter's
-calculator, its static table and the tests all use one function. The prices are
+calculator, its static table and the tests all use one function. The
+calculator is an ipywidgets form in a kernel; on the book's static page (no
+kernel, no widget manager, nothing loaded from elsewhere) the same cell shows
+:func:`static_calculator`, a small HTML form whose script is the arithmetic
+below written out in JavaScript, with the prices and the free tier filled in
+from this module (a test runs it in a browser against the Python). The prices are
 the ones AWS published for x86 functions in US East (N. Virginia), read on the
 pages in :data:`SOURCES` as of :data:`PRICES_AS_OF`. Prices change: check the
 pricing page before you rely on a figure. No EC2 price is built in: the hourly
@@ -27,6 +32,8 @@ function calls (its logs, queues, tables). For EC2 it counts instance hours only
 
 from __future__ import annotations
 
+import html
+import json
 import math
 from dataclasses import dataclass
 
@@ -44,6 +51,9 @@ __all__ = [
     "ec2_monthly_cost",
     "gb_seconds",
     "lambda_monthly_cost",
+    "requests_per_month",
+    "static_calculator",
+    "summary_lines",
 ]
 
 #: When the prices below were read on AWS's pages.
@@ -176,54 +186,179 @@ def requests_per_month(per_second: float, hours: float = HOURS_PER_MONTH) -> int
     return round(per_second * 3600 * hours)
 
 
+def summary_lines(requests: int, duration_ms: float, memory_mb: int, *, prices: LambdaPrices = US_EAST_1_X86,
+                  free_tier: bool = True, ec2_hourly: float | None = None, instances: int = 1) -> list[str]:
+    """What the calculator shows for one workload, as lines of HTML: the
+    GB-seconds, Lambda's bill, the break-even hourly price and, with an EC2
+    price, the instances' month and which is cheaper. :func:`static_calculator`'s
+    script writes the same lines."""
+    bill = lambda_monthly_cost(requests, duration_ms, memory_mb, prices=prices, free_tier=free_tier)
+    result = compare(requests, duration_ms, memory_mb, instances=instances, ec2_hourly=ec2_hourly or None,
+                     prices=prices, free_tier=free_tier)
+    rows = [
+        f"GB-seconds used: {bill['gb_seconds']:,.0f}",
+        f"Lambda: requests ${bill['request_cost']:,.2f} + duration ${bill['duration_cost']:,.2f}"
+        f" = <b>${bill['total']:,.2f}</b> a month",
+        f"Break-even: an always-on instance is cheaper below <b>${result.breakeven_hourly:,.4f}</b> per hour each",
+    ]
+    if result.ec2_cost is None:
+        rows.append("EC2: enter the on-demand price per hour of your instance type from the EC2 pricing page.")
+    else:
+        rows.append(f"EC2: {instances} instance(s) always on = <b>${result.ec2_cost:,.2f}</b> a month;"
+                    f" cheaper here: <b>{result.cheaper}</b>")
+    return rows
+
+
+#: The calculator's inputs: (name, label, default, minimum, maximum, step, integer).
+#: The widget and the static form share them; prices default to :data:`US_EAST_1_X86`.
+def _fields(prices: LambdaPrices) -> list[tuple[str, str, float, float, float, float, bool]]:
+    return [
+        ("requests", "Requests per month", 5_000_000, 0, 10**12, 100_000, True),
+        ("duration_ms", "Average duration (ms)", 200, 1, 900_000, 1, False),
+        ("memory_mb", "Memory (MB)", 512, 128, 10_240, 1, True),
+        ("per_million", "$ per million requests", prices.per_million_requests, 0, 100, 0.01, False),
+        ("per_gb_second", "$ per GB-second", prices.per_gb_second, 0, 1, 0.000001, False),
+        ("ec2_hourly", "EC2 on-demand $ per hour", 0.0, 0, 1000, 0.001, False),
+        ("instances", "Always-on instances", 1, 1, 1000, 1, True),
+    ]
+
+
+_NOTE = ("Lambda prices: x86, US East (N. Virginia), first pricing tier, as of {as_of} "
+         "(<a href='{url}' target='_blank' rel='noopener'>Lambda pricing page</a>). "
+         "Check the pricing pages for today's prices and your Region.")
+
+# The arithmetic of lambda_monthly_cost, compare and summary_lines, operation for
+# operation (so that the same floating-point results come out), and Python's
+# "{:,.Nf}" format. C holds the constants; the form calls show() on every input.
+_SCRIPT = r"""(function () {
+  var C = __CONSTANTS__;
+  var root = document.currentScript.parentElement;
+  function fixed(x, digits) {  // toFixed, but a tie goes to the even digit, as in Python
+    var scaled = x * Math.pow(10, digits);
+    if (scaled % 1 === 0.5 && Math.floor(scaled) % 2 === 0) {
+      return (Math.floor(scaled) / Math.pow(10, digits)).toFixed(digits);
+    }
+    return x.toFixed(digits);
+  }
+  function fmt(x, digits) {
+    var parts = fixed(Math.abs(x), digits).split(".");
+    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    return (x < 0 ? "-" : "") + parts.join(".");
+  }
+  function lines(v) {
+    var billed = Math.ceil(v.duration_ms);
+    var used = v.requests * (v.memory_mb / 1024) * (billed / 1000);
+    var requests = v.free_tier ? Math.max(0, v.requests - C.free_requests) : v.requests;
+    var gbs = v.free_tier ? Math.max(0.0, used - C.free_gb_seconds) : used;
+    var requestCost = requests / 1000000 * v.per_million;
+    var durationCost = gbs * v.per_gb_second;
+    var total = requestCost + durationCost;
+    var even = total / (v.instances * C.hours);
+    var rows = [
+      "GB-seconds used: " + fmt(used, 0),
+      "Lambda: requests $" + fmt(requestCost, 2) + " + duration $" + fmt(durationCost, 2) +
+        " = <b>$" + fmt(total, 2) + "</b> a month",
+      "Break-even: an always-on instance is cheaper below <b>$" + fmt(even, 4) + "</b> per hour each"
+    ];
+    if (!v.ec2_hourly) {
+      rows.push("EC2: enter the on-demand price per hour of your instance type from the EC2 pricing page.");
+    } else {
+      var ec2 = v.ec2_hourly * v.instances * C.hours;
+      var close = Math.abs(total - ec2) <= Math.max(1e-9 * Math.max(Math.abs(total), Math.abs(ec2)), 1e-9);
+      var cheaper = close ? "same" : (total < ec2 ? "Lambda" : "EC2");
+      rows.push("EC2: " + v.instances + " instance(s) always on = <b>$" + fmt(ec2, 2) +
+                "</b> a month; cheaper here: <b>" + cheaper + "</b>");
+    }
+    return rows;
+  }
+  function show() {
+    var v = {free_tier: root.querySelector("[name=free_tier]").checked};
+    var wrong = [];
+    C.fields.forEach(function (f) {
+      var input = root.querySelector("[name=" + f[0] + "]");
+      var x = Number(input.value);
+      if (input.value.trim() === "" || !isFinite(x) || x < f[3] || x > f[4] || (f[6] && !Number.isInteger(x))) {
+        wrong.push(f[1] + " (" + (f[6] ? "a whole number " : "") + "from " + f[3] + " to " + f[4] + ")");
+      }
+      v[f[0]] = x;
+    });
+    var out = root.querySelector(".labkit-calculator-out");
+    if (wrong.length) {
+      out.textContent = "Enter a number for: " + wrong.join("; ") + ".";
+    } else {
+      out.innerHTML = lines(v).join("<br>");
+    }
+  }
+  root.querySelector("form").addEventListener("input", show);
+  show();
+})();"""
+
+
+def _number(x: float) -> str:
+    """A number as an HTML attribute reads it: no exponent (1.667e-05 -> 0.00001667)."""
+    return f"{x:.10f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+
+
+def static_calculator(prices: LambdaPrices = US_EAST_1_X86) -> str:
+    """The calculator as one self-contained piece of HTML: a form and an inline
+    script (no file or library loaded) that computes :func:`summary_lines` in
+    the reader's browser. The book shows it where a kernel would show the widget."""
+    fields = _fields(prices)
+    constants = {"free_requests": prices.free_requests, "free_gb_seconds": prices.free_gb_seconds,
+                 "hours": HOURS_PER_MONTH, "fields": fields}
+    label = "display:flex;flex-wrap:wrap;align-items:center;gap:.2em .8em;margin:.25em 0"
+    inputs = []
+    for name, text, default, low, high, step, integer in fields:
+        inputs.append(f'<label style="{label}"><span style="flex:0 0 13em;max-width:100%">{html.escape(text)}</span>'
+                      f'<input type="number" name="{name}" value="{_number(default)}" min="{_number(low)}" '
+                      f'max="{_number(high)}" step="{_number(step) if integer else "any"}" '
+                      'style="flex:0 1 11em;min-width:0"></label>')
+    inputs.insert(5, f'<label style="{label}"><span style="flex:0 0 13em;max-width:100%">Subtract the free tier</span>'
+                     '<input type="checkbox" name="free_tier" checked></label>')
+    script = _SCRIPT.replace("__CONSTANTS__", json.dumps(constants))
+    note = _NOTE.format(as_of=PRICES_AS_OF, url=SOURCES[0])
+    return ('<div class="labkit-calculator" style="max-width:100%">'
+            '<form onsubmit="return false" aria-label="Lambda cost calculator">' + "".join(inputs) + "</form>"
+            '<p class="labkit-calculator-out" aria-live="polite" style="margin:.6em 0"></p>'
+            f"<p><small>{note}</small></p><script>{script}</script></div>")
+
+
 def calculator(prices: LambdaPrices = US_EAST_1_X86):  # type: ignore[no-untyped-def]
     """An ipywidgets form: requests, duration and memory against always-on
     instances. Every price is an input, prefilled with :data:`US_EAST_1_X86`
-    for Lambda and empty (0) for EC2, whose price you read on the EC2 pricing page."""
+    for Lambda and empty (0) for EC2, whose price you read on the EC2 pricing page.
+
+    Displayed in a kernel, it is the widget; its HTML alternative (what a page
+    without a kernel shows, like the book's) is :func:`static_calculator`."""
     import ipywidgets as w
+
+    class Calculator(w.VBox):  # type: ignore[misc]
+        def _repr_mimebundle_(self, **kwargs):  # type: ignore[no-untyped-def]
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if isinstance(bundle, dict):
+                bundle["text/html"] = static_calculator(prices)
+            return bundle
 
     style = {"description_width": "200px"}
     layout = w.Layout(width="460px")
-    requests = w.BoundedIntText(value=5_000_000, min=0, max=10**12, step=100_000,
-                                description="Requests per month", style=style, layout=layout)
-    duration = w.BoundedFloatText(value=200, min=1, max=900_000, description="Average duration (ms)",
-                                  style=style, layout=layout)
-    memory = w.BoundedIntText(value=512, min=128, max=10_240, description="Memory (MB)", style=style, layout=layout)
-    per_million = w.BoundedFloatText(value=prices.per_million_requests, min=0, max=100, step=0.01,
-                                     description="$ per million requests", style=style, layout=layout)
-    per_gb_s = w.BoundedFloatText(value=prices.per_gb_second, min=0, max=1, step=0.000001,
-                                  description="$ per GB-second", style=style, layout=layout)
+    widgets: dict[str, w.Widget] = {}
+    for name, text, default, low, high, step, integer in _fields(prices):
+        kind = w.BoundedIntText if integer else w.BoundedFloatText
+        widgets[name] = kind(value=default, min=low, max=high, step=step, description=text, style=style, layout=layout)
     free = w.Checkbox(value=True, description="Subtract the free tier", style=style, layout=layout)
-    ec2_price = w.BoundedFloatText(value=0.0, min=0, max=1000, step=0.001,
-                                   description="EC2 on-demand $ per hour", style=style, layout=layout)
-    instances = w.BoundedIntText(value=1, min=1, max=1000, description="Always-on instances",
-                                 style=style, layout=layout)
     out = w.HTML()
 
     def update(_: object = None) -> None:
-        chosen = LambdaPrices(per_million.value, per_gb_s.value, prices.free_requests, prices.free_gb_seconds)
-        bill = lambda_monthly_cost(requests.value, duration.value, memory.value, prices=chosen,
-                                   free_tier=free.value)
-        result = compare(requests.value, duration.value, memory.value, instances=instances.value,
-                         ec2_hourly=ec2_price.value or None, prices=chosen, free_tier=free.value)
-        rows = [
-            f"GB-seconds used: {bill['gb_seconds']:,.0f}",
-            f"Lambda: requests ${bill['request_cost']:,.2f} + duration ${bill['duration_cost']:,.2f}"
-            f" = <b>${bill['total']:,.2f}</b> a month",
-            f"Break-even: an always-on instance is cheaper below <b>${result.breakeven_hourly:,.4f}</b>"
-            " per hour each",
-        ]
-        if result.ec2_cost is None:
-            rows.append("EC2: enter the on-demand price per hour of your instance type from the EC2 pricing page.")
-        else:
-            rows.append(f"EC2: {instances.value} instance(s) always on = <b>${result.ec2_cost:,.2f}</b> a month;"
-                        f" cheaper here: <b>{result.cheaper}</b>")
-        out.value = "<br>".join(rows)
+        chosen = LambdaPrices(widgets["per_million"].value, widgets["per_gb_second"].value, prices.free_requests,
+                              prices.free_gb_seconds)
+        out.value = "<br>".join(summary_lines(
+            widgets["requests"].value, widgets["duration_ms"].value, widgets["memory_mb"].value, prices=chosen,
+            free_tier=free.value, ec2_hourly=widgets["ec2_hourly"].value, instances=widgets["instances"].value))
 
-    for widget in (requests, duration, memory, per_million, per_gb_s, free, ec2_price, instances):
+    fields = list(widgets.values())
+    fields.insert(5, free)
+    for widget in fields:
         widget.observe(update, names="value")
     update()
-    note = w.HTML(f"<small>Lambda prices: x86, US East (N. Virginia), first pricing tier, as of {PRICES_AS_OF} "
-                  f"(<a href='{SOURCES[0]}' target='_blank'>Lambda pricing page</a>). Check the pricing pages "
-                  "for today's prices and your Region.</small>")
-    return w.VBox([requests, duration, memory, per_million, per_gb_s, free, ec2_price, instances, out, note])
+    note = w.HTML("<small>" + _NOTE.format(as_of=PRICES_AS_OF, url=SOURCES[0]) + "</small>")
+    return Calculator([*fields, out, note])
