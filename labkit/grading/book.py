@@ -14,13 +14,26 @@ A Sphinx extension, listed in ``_config.yml``:
   (``LABKIT_EDITION=class``, which ``make book-class`` sets) publishes none:
   each solution cell's code and output are replaced by one sentence. Hidden
   checks are in neither (their cells are removed from every page).
+- **Launch links open the learners' copy.** ``_config.yml``'s
+  ``launch_buttons`` (Binder, and JupyterHub through an nbgitpuller link) are
+  made into the theme's launch menu here (the theme's own would open one
+  branch for every page with code cells), on the walkthrough (``notebooks/``)
+  and lab (``labs/``) pages only. Each link opens the ``student`` branch of
+  the repository named in ``_config.yml``: a tree that :func:`student_tree`
+  makes from the source (the walkthroughs, the student copy of each lab,
+  labkit and the Binder files), and that ``scripts/student_branch.py``
+  commits to that branch. A lab's button never opens its source; the
+  walkthroughs open from the same branch, so that a hub pulls one folder for
+  the whole course.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import nbformat
 
@@ -30,6 +43,29 @@ from labkit.grading.release import cell_info, read_notebook, student_copy, write
 EDITION_VARIABLE = "LABKIT_EDITION"
 EDITIONS = ("self", "class")
 WITHHELD = "The worked solution is not published in this edition of the book: ask your instructor."
+
+#: The branch the launch buttons open: the tree :func:`student_tree` makes.
+STUDENT_BRANCH = "student"
+#: The folders whose pages get launch buttons.
+LAUNCH_FOLDERS = ("notebooks", "labs")
+#: What the learners' tree holds besides the notebooks: the Binder (repo2docker)
+#: files, and labkit with what installs it.
+STUDENT_FILES = ("requirements.txt", "apt.txt", "postBuild", "runtime.txt", "pyproject.toml", "LICENSE")
+#: Book pages the walkthroughs link to; the authors' and instructors' pages stay out.
+AUTHOR_PAGES = ("instructors.md", "contributing.md")
+STUDENT_README = """# AWS Architecture, Hands-On: the learners' copy
+
+This branch is made from the course's source by `scripts/student_branch.py`
+(on every push, by the workflow `.github/workflows/student-branch.yml`): the
+walkthroughs in `notebooks/`, the labs in `labs/` with your answer cells to
+fill in, the chapter pages in `book/`, and `labkit`. Do not edit it: changes
+belong in the source, and the next publication replaces this branch.
+
+Run it on Binder or on a JupyterHub from the book's launch buttons, or here:
+
+    python3 -m venv .venv && .venv/bin/pip install -r requirements.txt -e .
+    .venv/bin/jupyter lab
+"""
 
 
 def edition() -> str:
@@ -64,6 +100,106 @@ def replace_lab_sources(outdir: str | Path, sources: dict[str, Path]) -> list[Pa
     return replaced
 
 
+def repository_parts(url: str) -> tuple[str, str]:
+    """``(owner, name)`` of a GitHub repository URL; anything else is an error
+    that says what is expected (Binder's ``gh`` provider and these links need GitHub)."""
+    parts = urlsplit(url.strip())
+    path = [p for p in parts.path.split("/") if p]
+    if parts.scheme != "https" or parts.netloc != "github.com" or len(path) != 2:
+        raise ValueError(f"repository url {url!r}: expected https://github.com/<owner>/<name>")
+    return path[0], path[1].removesuffix(".git")
+
+
+def launch_links(repository_url: str, path: str, *, binderhub_url: str = "", jupyterhub_url: str = "",
+                 branch: str = STUDENT_BRANCH, interface: str = "jupyterlab") -> dict[str, str]:
+    """The launch links of one notebook, by name (``Binder``, ``JupyterHub``),
+    for the hubs that are set.
+
+    Args:
+        repository_url: the course's repository (``_config.yml``'s ``repository.url``).
+        path: the notebook's path in the repository, e.g. ``labs/sqs.ipynb``.
+        binderhub_url: a BinderHub, e.g. ``https://mybinder.org``.
+        jupyterhub_url: a JupyterHub with nbgitpuller installed.
+        branch: the branch to open (the learners' copy).
+        interface: ``jupyterlab`` or ``classic``.
+    """
+    owner, name = repository_parts(repository_url)
+    prefix = {"jupyterlab": "lab/tree", "classic": "tree"}[interface]
+    links = {}
+    if binderhub_url:
+        links["Binder"] = f"{binderhub_url.rstrip('/')}/v2/gh/{owner}/{name}/{branch}?urlpath={prefix}/{path}"
+    if jupyterhub_url:
+        # nbgitpuller clones the repository into a folder named after it, then opens urlpath.
+        query = urlencode({"repo": f"https://github.com/{owner}/{name}", "branch": branch,
+                           "urlpath": f"{prefix}/{name}/{path}"}, safe="/")
+        links["JupyterHub"] = f"{jupyterhub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+    return links
+
+
+def student_tree(root: str | Path, out: str | Path) -> list[Path]:
+    """Write the learners' tree of the course at ``root`` into ``out`` (emptied
+    first): the Binder files and labkit, the walkthroughs, the student copy of
+    each lab (:func:`labkit.grading.release.student_copy`), the chapter pages
+    and a README. Returns the files written, sorted.
+
+    Raises:
+        LabFormatError: a lab breaks the format (nothing is written).
+        ValueError: ``out`` is ``root`` or inside it.
+    """
+    root, out = Path(root).resolve(), Path(out).resolve()
+    if out == root or root in out.parents:
+        raise ValueError(f"the learners' tree {out} must be outside the course at {root}")
+    labs = {path.name: student_copy(read_notebook(path), str(path)) for path in sorted((root / "labs").glob("*.ipynb"))}
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    for name in STUDENT_FILES:
+        if (root / name).exists():
+            shutil.copy2(root / name, out / name)
+    shutil.copytree(root / "labkit", out / "labkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (out / "notebooks").mkdir()
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        shutil.copy2(path, out / "notebooks" / path.name)
+    (out / "book").mkdir()
+    for path in sorted((root / "book").glob("*.md")):
+        if path.name not in AUTHOR_PAGES:
+            shutil.copy2(path, out / "book" / path.name)
+    for name, nb in labs.items():
+        nbformat.validate(nb)
+        write_atomic(out / "labs" / name, nbformat.writes(nb) + "\n")
+    write_atomic(out / "README.md", STUDENT_README)
+    return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def _take_launch_buttons(app: Any, config: Any) -> None:
+    """Take ``_config.yml``'s ``launch_buttons`` from the theme: it would give
+    every page with code cells buttons to one branch (and, for a chapter page,
+    needs its executed copy); :func:`_launch_buttons` makes them instead."""
+    options = config.html_theme_options
+    if isinstance(options, dict) and "launch_buttons" in options:
+        config.labkit_launch_buttons = options.pop("launch_buttons") or {}
+
+
+def _launch_buttons(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
+    """A walkthrough's or a lab's page: the theme's launch menu, its links
+    opening the learners' branch. Other pages get none."""
+    buttons = context.get("header_buttons")
+    config = app.config.labkit_launch_buttons
+    if not isinstance(buttons, list) or pagename.split("/")[0] not in LAUNCH_FOLDERS or not config:
+        return
+    if not str(app.env.doc2path(pagename)).endswith(".ipynb"):
+        return
+    links = launch_links(app.config.html_theme_options.get("repository_url", ""), f"{pagename}.ipynb",
+                         binderhub_url=config.get("binderhub_url", ""), jupyterhub_url=config.get("jupyterhub_url", ""),
+                         branch=app.config.labkit_launch_branch, interface=config.get("notebook_interface", "classic"))
+    icons = {"Binder": "_static/images/logo_binder.svg", "JupyterHub": "_static/images/logo_jupyterhub.svg"}
+    if links:
+        buttons.insert(0, {"type": "group", "tooltip": "Launch interactive content", "icon": "fas fa-rocket",
+                           "label": "launch-buttons",
+                           "buttons": [{"type": "link", "text": name, "tooltip": f"Open the learners' copy on {name}",
+                                        "icon": icons[name], "url": url} for name, url in links.items()]})
+
+
 def _withhold_solutions(app: Any, doctree: Any, docname: str) -> None:
     """In the class edition, a solution cell keeps its place and says it is withheld."""
     if app.config.labkit_edition != "class":
@@ -88,6 +224,11 @@ def setup(app: Any) -> dict[str, Any]:
     # A config value, so that a build of the other edition into the same folder reads every page again.
     # A wrong LABKIT_EDITION stops the build at once, with the choices.
     app.add_config_value("labkit_edition", edition(), "env")
+    app.add_config_value("labkit_launch_branch", STUDENT_BRANCH, "html")
+    app.add_config_value("labkit_launch_buttons", {}, "html")
+    app.connect("config-inited", _take_launch_buttons)
     app.connect("doctree-resolved", _withhold_solutions)
+    # After sphinx-book-theme has prepared the page's header buttons (priority 500).
+    app.connect("html-page-context", _launch_buttons, priority=510)
     app.connect("build-finished", _build_finished)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

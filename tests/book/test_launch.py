@@ -1,0 +1,233 @@
+"""The launch buttons open the learners' copy (``labkit.grading.book``).
+
+Every walkthrough and lab page of the book has a Binder and a JupyterHub
+(nbgitpuller) link naming the repository of ``_config.yml`` and its
+``student`` branch; that branch is the tree :func:`student_tree` makes, which
+``scripts/student_branch.py`` commits. The tree is made here from this
+repository, and every path the links name is looked up in it: each lab there
+is its student copy, and no notebook in it holds a worked solution or a
+hidden check. The small book of test_editions.py checks the pages' HTML
+without the full build; the last tests read the full build.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+from html import unescape
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import nbformat
+import pytest
+import yaml
+
+from labkit.grading.book import STUDENT_BRANCH, launch_links, repository_parts, student_tree
+from labkit.grading.release import read_notebook, student_copy, tags_of
+
+ROOT = Path(__file__).resolve().parents[2]
+COURSE = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+REPOSITORY = COURSE["repository"]["url"]
+HUBS = {"binderhub_url": COURSE["launch_buttons"]["binderhub_url"],
+        "jupyterhub_url": COURSE["launch_buttons"]["jupyterhub_url"]}
+PAGES = sorted(p.relative_to(ROOT).with_suffix("").as_posix() for folder in ("notebooks", "labs")
+               for p in (ROOT / folder).glob("*.ipynb"))
+#: The last tests read the book's build (tests/book/conftest.py), with test_book.py.
+GROUP = "book"
+
+
+def link_path(url: str) -> tuple[str, str]:
+    """(branch, path in the repository) that a Binder or nbgitpuller link opens."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if "/git-pull" in parts.path:
+        name = repository_parts(query["repo"][0])[1]
+        return query["branch"][0], query["urlpath"][0].removeprefix(f"lab/tree/{name}/")
+    branch = parts.path.rsplit("/", 1)[1]
+    return branch, query["urlpath"][0].removeprefix("lab/tree/")
+
+
+# ---------------------------------------------------------------- the links
+
+
+def test_the_links_name_the_configured_repository_and_the_learners_branch():
+    links = launch_links(REPOSITORY, "labs/sqs.ipynb", **HUBS)
+    owner, name = repository_parts(REPOSITORY)
+    assert links["Binder"] == f"https://mybinder.org/v2/gh/{owner}/{name}/student?urlpath=lab/tree/labs/sqs.ipynb"
+    hub = urlsplit(links["JupyterHub"])
+    assert f"{hub.scheme}://{hub.netloc}" == HUBS["jupyterhub_url"] and hub.path == "/hub/user-redirect/git-pull"
+    assert parse_qs(hub.query) == {"repo": [f"https://github.com/{owner}/{name}"], "branch": ["student"],
+                                   "urlpath": [f"lab/tree/{name}/labs/sqs.ipynb"]}
+    assert {link_path(url) for url in links.values()} == {("student", "labs/sqs.ipynb")}
+
+
+def test_only_the_hubs_that_are_set_get_a_link_and_a_wrong_repository_is_refused():
+    assert list(launch_links(REPOSITORY, "labs/sqs.ipynb", binderhub_url="https://binder.example.org/")) == ["Binder"]
+    assert launch_links(REPOSITORY, "labs/sqs.ipynb") == {}
+    classic = launch_links(REPOSITORY, "notebooks/sqs.ipynb", interface="classic", **HUBS)
+    assert "urlpath=tree/notebooks/sqs.ipynb" in classic["Binder"]
+    for wrong in ("", "https://gitlab.com/a/b", "https://github.com/only-owner", "http://github.com/a/b"):
+        with pytest.raises(ValueError, match="expected https://github.com/<owner>/<name>"):
+            launch_links(wrong, "labs/sqs.ipynb", **HUBS)
+
+
+def test_the_repository_is_named_in_one_place():
+    assert repository_parts(REPOSITORY) == ("harbour-tea", "aws-architecture-course")
+    named = [path.relative_to(ROOT).as_posix() for path in [ROOT / "_config.yml", *(ROOT / "labkit").rglob("*.py"),
+                                                            *(ROOT / "scripts").glob("*"), *(ROOT / ".github").rglob("*")]
+             if path.is_file() and "harbour-tea/aws-architecture-course" in path.read_text(encoding="utf-8")]
+    assert named == ["_config.yml"]
+
+
+# ---------------------------------------------------------------- the learners' tree
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("student") / "tree"
+    student_tree(ROOT, out)
+    return out
+
+
+def test_the_learners_tree_holds_what_binder_and_a_hub_need(tree):
+    for name in ("requirements.txt", "apt.txt", "postBuild", "runtime.txt", "pyproject.toml", "README.md",
+                 "labkit/__init__.py", "labkit/grading/release.py"):
+        assert (tree / name).is_file(), name
+    assert os.access(tree / "postBuild", os.X_OK)
+    assert (tree / "requirements.txt").read_bytes() == (ROOT / "requirements.txt").read_bytes()
+    assert not (tree / "tests").exists() and not (tree / "book" / "instructors.md").exists()
+    assert not list(tree.rglob("__pycache__"))
+    for page in PAGES:  # every path a launch link names is there
+        for url in launch_links(REPOSITORY, f"{page}.ipynb", **HUBS).values():
+            branch, path = link_path(url)
+            assert branch == STUDENT_BRANCH and (tree / path).is_file(), url
+
+
+def test_each_lab_in_the_tree_is_its_student_copy(tree):
+    labs = sorted((ROOT / "labs").glob("*.ipynb"))
+    assert labs and sorted(p.name for p in (tree / "labs").glob("*.ipynb")) == [p.name for p in labs]
+    for source in labs:
+        assert (tree / "labs" / source.name).read_text(encoding="utf-8") == \
+            nbformat.writes(student_copy(read_notebook(source), str(source))) + "\n"
+    for source in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert (tree / "notebooks" / source.name).read_bytes() == source.read_bytes()
+
+
+def test_no_notebook_in_the_tree_holds_a_solution_or_a_hidden_check(tree):
+    notebooks = sorted(tree.rglob("*.ipynb"))
+    assert len(notebooks) == len(PAGES)
+    for path in notebooks:
+        nb = read_notebook(path)
+        for cell in nb.cells:
+            assert not {"solution", "hidden"} & set(tags_of(cell)), (path, cell.id)
+            assert not re.search(r"#\s*(BEGIN|END)?\s*SOLUTION\b|hidden\s*=\s*True", cell.source), (path, cell.id)
+    sources = {path.name: read_notebook(path) for path in (ROOT / "labs").glob("*.ipynb")}
+    hidden = [cell.source for nb in sources.values() for cell in nb.cells if "hidden" in tags_of(cell)]
+    assert hidden  # the source labs have hidden checks: none of them is in the tree
+    text = "\n".join(path.read_text(encoding="utf-8") for path in tree.rglob("*") if path.is_file()
+                     and path.suffix in {".ipynb", ".md", ".txt"})
+    assert not [source for source in hidden if source.strip() in text]
+
+
+def test_the_tree_is_refused_inside_the_course_and_keeps_nothing_from_before(tmp_path, tree):
+    with pytest.raises(ValueError, match="must be outside the course"):
+        student_tree(ROOT, ROOT / "release" / "student")
+    stale = tmp_path / "out"
+    (stale / "labs").mkdir(parents=True)
+    (stale / "labs" / "answers.ipynb").write_text("{}")
+    course = tmp_path / "course"
+    for folder in ("labs", "notebooks", "book"):
+        (course / folder).mkdir(parents=True)
+    small_labkit(course)
+    nbformat.write(read_notebook(ROOT / "tests" / "fixtures" / "grading" / "mini_lab.ipynb"), course / "labs" / "mini.ipynb")
+    written = student_tree(course, stale)
+    assert not (stale / "labs" / "answers.ipynb").exists() and stale / "labs" / "mini.ipynb" in written
+
+
+# ---------------------------------------------------------------- the branch
+
+
+def small_labkit(course: Path) -> None:
+    """A stand-in labkit for a small course (the real one changes while others work)."""
+    (course / "labkit" / "grading").mkdir(parents=True)
+    (course / "labkit" / "__init__.py").write_text('"""labkit."""\n')
+    (course / "labkit" / "grading" / "book.py").write_text('"""the book."""\n')
+
+
+IDENTITY = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@localhost", "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@localhost"}
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+                          env={**os.environ, **IDENTITY}).stdout
+
+
+def test_the_script_commits_the_tree_to_the_student_branch_and_touches_nothing_else(tmp_path, monkeypatch, capsys):
+    # The script's main() in this process (a new one would import labkit again: seconds).
+    spec = importlib.util.spec_from_file_location("student_branch", ROOT / "scripts" / "student_branch.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    for name, value in IDENTITY.items():
+        monkeypatch.setenv(name, value)
+    course = tmp_path / "course"
+    for folder in ("labs", "notebooks", "book"):
+        (course / folder).mkdir(parents=True)
+    small_labkit(course)
+    mini = ROOT / "tests" / "fixtures" / "grading" / "mini_lab.ipynb"
+    (course / "labs" / "mini.ipynb").write_bytes(mini.read_bytes())
+    (course / "requirements.txt").write_text("nbformat\n")
+    git(course, "init", "-q", "-b", "main")
+    git(course, "add", "labs", "requirements.txt")
+    git(course, "commit", "-q", "-m", "source")
+    assert script.main(["--root", str(course)]) == 0
+    assert capsys.readouterr().out.startswith("student: ")
+    files = git(course, "ls-tree", "-r", "--name-only", "student").split()
+    assert "labs/mini.ipynb" in files and "requirements.txt" in files and "labkit/grading/book.py" in files
+    assert git(course, "show", "student:labs/mini.ipynb") == nbformat.writes(student_copy(read_notebook(mini))) + "\n"
+    assert "BEGIN SOLUTION" not in git(course, "show", "student:labs/mini.ipynb")
+    # The work tree, the index and the branch checked out are as they were.
+    assert git(course, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(course, "rev-parse", "--abbrev-ref", "HEAD").strip() == "main"
+    assert json.loads((course / "labs" / "mini.ipynb").read_text()) == json.loads(mini.read_text())
+    # Again, unchanged: no new commit; after a change: one commit on top of the last.
+    head = git(course, "rev-parse", "student").strip()
+    script.main(["--root", str(course)])
+    assert capsys.readouterr().out.strip() == "student: unchanged" and git(course, "rev-parse", "student").strip() == head
+    (course / "requirements.txt").write_text("nbformat>=5\n")
+    script.main(["--root", str(course)])
+    assert git(course, "rev-parse", "student^").strip() == head
+
+
+# ---------------------------------------------------------------- the book's pages
+
+
+def page_links(html: str) -> list[str]:
+    return [unescape(href) for href in re.findall(r'href="([^"]*(?:/v2/gh/|/git-pull\?)[^"]*)"', html)]
+
+
+@pytest.mark.notebook
+def test_every_walkthrough_and_lab_page_launches_the_learners_copy(build, tree):
+    for page in PAGES:
+        html = (build.html / f"{page}.html").read_text(encoding="utf-8")
+        links = page_links(html)
+        expected = launch_links(REPOSITORY, f"{page}.ipynb", **HUBS, interface=COURSE["launch_buttons"]["notebook_interface"])
+        assert sorted(links) == sorted(expected.values()), page
+        for url in links:
+            branch, path = link_path(url)
+            assert branch == STUDENT_BRANCH and (tree / path).is_file(), url
+    others = [p for p in build.html.rglob("*.html") if p.relative_to(build.html).parts[0] not in ("notebooks", "labs")]
+    assert others and not [p.name for p in others if page_links(p.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.notebook
+def test_the_lambda_page_computes_without_a_kernel_and_loads_nothing_from_elsewhere(build):
+    html = (build.html / "notebooks" / "lambda.html").read_text(encoding="utf-8")
+    assert html.count('<div class="labkit-calculator"') == 1
+    assert not re.search(r"unpkg\.com|jsdelivr|cdnjs|require\.js|requirejs", html)
+    assert not re.findall(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="((?:https?:)?//[^"]+)"', html)
+    # The workloads' table is a table (it wraps in its column), not a wide block of text.
+    assert re.search(r"<th[^>]*>\s*Break-even \$ an hour\s*</th>", html)
