@@ -13,3 +13,7 @@ and listen to boto3 calls through :mod:`~labkit.core.hooks`.
 - :mod:`~labkit.core.loopback`  - TCP servers on 127.0.0.1 with a clean stop
 - :mod:`~labkit.core.ratelimit` - the token bucket behind every simulated throttle
 """
+
+from labkit.core import lazy as _lazy
+
+_lazy.install()  # before anything imports jsonschema (see labkit.core.lazy)
