@@ -34,7 +34,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.notebooks import executions
+
+def _defer_slow_imports() -> None:
+    """labkit's stand-in for ``rfc3987_syntax`` (:mod:`labkit.core.lazy`), in this
+    process too, before nbformat imports jsonschema: it saves each pytest process
+    about 2.5 s of CPU. The file is loaded on its own, without ``import labkit``."""
+    path = Path(__file__).resolve().parent.parent / "labkit" / "core" / "lazy.py"
+    spec = importlib.util.spec_from_file_location("labkit_lazy_for_tests", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install()
+
+
+_defer_slow_imports()
+
+from tests.notebooks import executions  # noqa: E402  (imports nbformat, so jsonschema)
 
 ROOT = Path(__file__).resolve().parent.parent
 NETGUARD = ROOT / "tests" / "netguard"
@@ -95,6 +110,9 @@ def netguard_attempts() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    variants = sys.modules.get("tests.notebooks.variants")
+    if variants is not None:
+        variants.close()  # this worker's last lab kernel
     attempts = netguard_attempts()
     if attempts.strip() and not hasattr(session.config, "workerinput"):
         sys.stderr.write(
@@ -137,7 +155,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Groups (``--dist loadgroup``): one per file, so a notebook's cells and its
     second run share a kernel and a module's fixtures are built once, except in
     modules that set ``SPREAD = True``, whose tests are spread one by one, and
-    modules that name a ``GROUP`` they share (the book's build, say).
+    modules that name a ``GROUP`` they share (the book's build, say), and
+    tests that carry an ``xdist_group`` mark of their own (a lab's stub run and
+    its rounds of wrong answers share a kernel: tests/notebooks/variants.py).
 
     Order (pytest-xdist hands out groups in this order): the notebooks first,
     longest (the labs) first; then the book, which is built from the notebooks'
@@ -146,6 +166,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """
     executions.add_reruns(items)
     for item in items:
+        if item.get_closest_marker("xdist_group"):  # the test names its own group
+            continue
         module = getattr(item, "module", None)
         spread = bool(getattr(module, "SPREAD", False)) if module is not None else False
         group = item.nodeid if spread else getattr(module, "GROUP", None) or item.nodeid.split("::", 1)[0]
