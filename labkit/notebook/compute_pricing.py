@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labkit.notebook import lambda_pricing
+from labkit.notebook import lambda_pricing, static_forms
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -41,6 +41,8 @@ __all__ = [
     "ec2_monthly",
     "fargate_monthly",
     "lambda_monthly",
+    "static_calculator",
+    "summary_lines",
 ]
 
 HOURS_PER_MONTH = lambda_pricing.HOURS_PER_MONTH
@@ -111,50 +113,102 @@ def costs(requests: int, duration_ms: float, memory_mb: int, *, ec2_hourly: floa
     return Costs(ec2, fargate, lambda_monthly(requests, duration_ms, memory_mb))
 
 
+def summary_lines(requests: float, duration_ms: float, memory_mb: float, *, ec2_hourly: float = 0,
+                  instances: float = 2, vcpu_hour: float = 0, gb_hour: float = 0, task_vcpus: float = 0.5,
+                  task_gb: float = 1.0, tasks: float = 2) -> list[str]:
+    """What the calculator shows for the numbers in its fields, as lines of HTML
+    (counts are truncated to whole numbers, memory to at least 128 MB, as the
+    widget does). :func:`static_calculator`'s script writes the same lines."""
+    found = costs(int(requests), duration_ms, max(int(memory_mb), 128), ec2_hourly=ec2_hourly, instances=int(instances),
+                  vcpu_hour=vcpu_hour, gb_hour=gb_hour, task_vcpus=task_vcpus, task_gb=task_gb, tasks=int(tasks))
+    even = breakeven(int(requests), duration_ms, max(int(memory_mb), 128), instances=max(int(instances), 1),
+                     tasks=max(int(tasks), 1))
+    rows = [f"Lambda: <b>${found.lambda_:,.2f}</b> a month"]
+    rows.append(f"EC2: <b>${found.ec2:,.2f}</b> a month" if found.ec2 is not None else
+                f"EC2: enter a price; below <b>${even.ec2_hourly:,.4f}</b> per instance-hour it costs less than Lambda")
+    rows.append(f"ECS on Fargate: <b>${found.fargate:,.2f}</b> a month" if found.fargate is not None else
+                f"ECS on Fargate: enter prices; below <b>${even.fargate_task_hourly:,.4f}</b> per task-hour it "
+                "costs less than Lambda")
+    rows.append(f"Cheapest of those priced: <b>{found.cheapest}</b>")
+    return rows
+
+
+#: The calculator's fields: (name, label, default, maximum, widget step); all start at 0 or more.
+FIELDS = (
+    ("requests", "Requests per month", 5_000_000, 10**12, 100_000),
+    ("duration_ms", "Average duration (ms)", 200, 900_000, 1),
+    ("memory_mb", "Lambda memory (MB)", 512, 10_240, 64),
+    ("ec2_hourly", "EC2 $ per instance-hour", 0, 1000, 0.001),
+    ("instances", "Always-on instances", 2, 1000, 1),
+    ("vcpu_hour", "Fargate $ per vCPU-hour", 0, 10, 0.0001),
+    ("gb_hour", "Fargate $ per GB-hour", 0, 10, 0.0001),
+    ("task_vcpus", "Fargate task vCPUs", 0.5, 16, 0.25),
+    ("task_gb", "Fargate task memory (GB)", 1, 120, 0.5),
+    ("tasks", "Always-on tasks", 2, 1000, 1),
+)
+
+# summary_lines, costs, breakeven and lambda_pricing.lambda_monthly_cost (free
+# tier subtracted), operation for operation.
+_LINES_JS = """\
+    var requests = Math.trunc(v.requests), memory = Math.max(Math.trunc(v.memory_mb), 128);
+    var instances = Math.trunc(v.instances), tasks = Math.trunc(v.tasks);
+    var used = requests * (memory / 1024) * (Math.ceil(v.duration_ms) / 1000);
+    var lambda = Math.max(0, requests - C.free_requests) / 1000000 * C.per_million +
+      Math.max(0.0, used - C.free_gb_seconds) * C.per_gb_second;
+    var ec2 = v.ec2_hourly ? v.ec2_hourly * instances * C.hours : null;
+    var fargate = (v.vcpu_hour && v.gb_hour) ?
+      (v.task_vcpus * v.vcpu_hour + v.task_gb * v.gb_hour) * tasks * C.hours : null;
+    var rows = ["Lambda: <b>$" + fmt(lambda, 2) + "</b> a month"];
+    rows.push(ec2 !== null ? "EC2: <b>$" + fmt(ec2, 2) + "</b> a month" :
+      "EC2: enter a price; below <b>$" + fmt(lambda / (Math.max(instances, 1) * C.hours), 4) +
+      "</b> per instance-hour it costs less than Lambda");
+    rows.push(fargate !== null ? "ECS on Fargate: <b>$" + fmt(fargate, 2) + "</b> a month" :
+      "ECS on Fargate: enter prices; below <b>$" + fmt(lambda / (Math.max(tasks, 1) * C.hours), 4) +
+      "</b> per task-hour it costs less than Lambda");
+    var cheapest = null, least = null;
+    [["EC2", ec2], ["ECS on Fargate", fargate], ["Lambda", lambda]].forEach(function (option) {
+      if (option[1] !== null && (least === null || option[1] < least)) { cheapest = option[0]; least = option[1]; }
+    });
+    rows.push("Cheapest of those priced: <b>" + cheapest + "</b>");
+    return rows;"""
+
+
+def static_calculator() -> str:
+    """The calculator as one self-contained piece of HTML (a form and an inline
+    script that computes :func:`summary_lines` in the reader's browser): what
+    the book's page shows, where no kernel runs the widget."""
+    prices = lambda_pricing.US_EAST_1_X86
+    fields = [static_forms.Field(name, label, default, 0, maximum) for name, label, default, maximum, _step in FIELDS]
+    constants = {"free_requests": prices.free_requests, "free_gb_seconds": prices.free_gb_seconds,
+                 "per_million": prices.per_million_requests, "per_gb_second": prices.per_gb_second,
+                 "hours": HOURS_PER_MONTH}
+    return static_forms.form("Compute cost calculator", fields, _LINES_JS, constants, _note())
+
+
+def _note() -> str:
+    links = " ".join(f"<a href='{url}' target='_blank' rel='noopener'>{name}</a>" for name, url in PRICING_PAGES.items())
+    return (f"Lambda prices built in: x86, US East (N. Virginia), as of {lambda_pricing.PRICES_AS_OF}. "
+            f"Pricing pages: {links}.")
+
+
 def calculator():  # type: ignore[no-untyped-def]
     """An ipywidgets form: one workload, its month on EC2, ECS on Fargate and Lambda.
-    The EC2 and Fargate prices start empty: read them on the pricing pages."""
+    The EC2 and Fargate prices start empty: read them on the pricing pages.
+    A page without a kernel (the book's) shows :func:`static_calculator` instead."""
     import ipywidgets as w
 
     style = {"description_width": "220px"}
     layout = w.Layout(width="480px")
-
-    def number(value: float, description: str, maximum: float = 10**12, step: float = 1) -> w.BoundedFloatText:
-        return w.BoundedFloatText(value=value, min=0, max=maximum, step=step, description=description,
-                                  style=style, layout=layout)
-
-    requests = number(5_000_000, "Requests per month", step=100_000)
-    duration = number(200, "Average duration (ms)", 900_000)
-    memory = number(512, "Lambda memory (MB)", 10_240, 64)
-    ec2_price = number(0, "EC2 $ per instance-hour", 1000, 0.001)
-    instances = number(2, "Always-on instances", 1000)
-    vcpu_hour = number(0, "Fargate $ per vCPU-hour", 10, 0.0001)
-    gb_hour = number(0, "Fargate $ per GB-hour", 10, 0.0001)
-    task_vcpus = number(0.5, "Fargate task vCPUs", 16, 0.25)
-    task_gb = number(1, "Fargate task memory (GB)", 120, 0.5)
-    tasks = number(2, "Always-on tasks", 1000)
+    fields = {name: w.BoundedFloatText(value=default, min=0, max=maximum, step=step, description=label, style=style,
+                                       layout=layout)
+              for name, label, default, maximum, step in FIELDS}
     out = w.HTML()
 
     def update(_: object = None) -> None:
-        found = costs(int(requests.value), duration.value, max(int(memory.value), 128), ec2_hourly=ec2_price.value,
-                      instances=int(instances.value), vcpu_hour=vcpu_hour.value, gb_hour=gb_hour.value,
-                      task_vcpus=task_vcpus.value, task_gb=task_gb.value, tasks=int(tasks.value))
-        even = breakeven(int(requests.value), duration.value, max(int(memory.value), 128),
-                         instances=max(int(instances.value), 1), tasks=max(int(tasks.value), 1))
-        rows = [f"Lambda: <b>${found.lambda_:,.2f}</b> a month"]
-        rows.append(f"EC2: <b>${found.ec2:,.2f}</b> a month" if found.ec2 is not None else
-                    f"EC2: enter a price; below <b>${even.ec2_hourly:,.4f}</b> per instance-hour it costs less than Lambda")
-        rows.append(f"ECS on Fargate: <b>${found.fargate:,.2f}</b> a month" if found.fargate is not None else
-                    f"ECS on Fargate: enter prices; below <b>${even.fargate_task_hourly:,.4f}</b> per task-hour it "
-                    "costs less than Lambda")
-        rows.append(f"Cheapest of those priced: <b>{found.cheapest}</b>")
-        out.value = "<br>".join(rows)
+        out.value = "<br>".join(summary_lines(**{name: field.value for name, field in fields.items()}))
 
-    fields = (requests, duration, memory, ec2_price, instances, vcpu_hour, gb_hour, task_vcpus, task_gb, tasks)
-    for field in fields:
+    for field in fields.values():
         field.observe(update, names="value")
     update()
-    links = " ".join(f"<a href='{url}' target='_blank'>{name}</a>" for name, url in PRICING_PAGES.items())
-    note = w.HTML(f"<small>Lambda prices built in: x86, US East (N. Virginia), as of {lambda_pricing.PRICES_AS_OF}. "
-                  f"Pricing pages: {links}.</small>")
-    return w.VBox([*fields, out, note])
+    note = w.HTML(f"<small>{_note()}</small>")
+    return static_forms.widget_with_form(w.VBox([*fields.values(), out, note]), static_calculator())

@@ -32,10 +32,11 @@ function calls (its logs, queues, tables). For EC2 it counts instance hours only
 
 from __future__ import annotations
 
-import html
-import json
 import math
 from dataclasses import dataclass
+
+from labkit.notebook import static_forms
+from labkit.notebook.static_forms import Field
 
 __all__ = [
     "HOURS_PER_MONTH",
@@ -209,17 +210,17 @@ def summary_lines(requests: int, duration_ms: float, memory_mb: int, *, prices: 
     return rows
 
 
-#: The calculator's inputs: (name, label, default, minimum, maximum, step, integer).
-#: The widget and the static form share them; prices default to :data:`US_EAST_1_X86`.
-def _fields(prices: LambdaPrices) -> list[tuple[str, str, float, float, float, float, bool]]:
+def _fields(prices: LambdaPrices) -> list[Field]:
+    """The calculator's inputs, shared by the widget and the static form; prices default to ``prices``."""
     return [
-        ("requests", "Requests per month", 5_000_000, 0, 10**12, 100_000, True),
-        ("duration_ms", "Average duration (ms)", 200, 1, 900_000, 1, False),
-        ("memory_mb", "Memory (MB)", 512, 128, 10_240, 1, True),
-        ("per_million", "$ per million requests", prices.per_million_requests, 0, 100, 0.01, False),
-        ("per_gb_second", "$ per GB-second", prices.per_gb_second, 0, 1, 0.000001, False),
-        ("ec2_hourly", "EC2 on-demand $ per hour", 0.0, 0, 1000, 0.001, False),
-        ("instances", "Always-on instances", 1, 1, 1000, 1, True),
+        Field("requests", "Requests per month", 5_000_000, 0, 10**12, 100_000, integer=True),
+        Field("duration_ms", "Average duration (ms)", 200, 1, 900_000),
+        Field("memory_mb", "Memory (MB)", 512, 128, 10_240, 1, integer=True),
+        Field("per_million", "$ per million requests", prices.per_million_requests, 0, 100),
+        Field("per_gb_second", "$ per GB-second", prices.per_gb_second, 0, 1),
+        Field("free_tier", "Subtract the free tier", True, checkbox=True),
+        Field("ec2_hourly", "EC2 on-demand $ per hour", 0.0, 0, 1000),
+        Field("instances", "Always-on instances", 1, 1, 1000, 1, integer=True),
     ]
 
 
@@ -227,25 +228,9 @@ _NOTE = ("Lambda prices: x86, US East (N. Virginia), first pricing tier, as of {
          "(<a href='{url}' target='_blank' rel='noopener'>Lambda pricing page</a>). "
          "Check the pricing pages for today's prices and your Region.")
 
-# The arithmetic of lambda_monthly_cost, compare and summary_lines, operation for
-# operation (so that the same floating-point results come out), and Python's
-# "{:,.Nf}" format. C holds the constants; the form calls show() on every input.
-_SCRIPT = r"""(function () {
-  var C = __CONSTANTS__;
-  var root = document.currentScript.parentElement;
-  function fixed(x, digits) {  // toFixed, but a tie goes to the even digit, as in Python
-    var scaled = x * Math.pow(10, digits);
-    if (scaled % 1 === 0.5 && Math.floor(scaled) % 2 === 0) {
-      return (Math.floor(scaled) / Math.pow(10, digits)).toFixed(digits);
-    }
-    return x.toFixed(digits);
-  }
-  function fmt(x, digits) {
-    var parts = fixed(Math.abs(x), digits).split(".");
-    parts[0] = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-    return (x < 0 ? "-" : "") + parts.join(".");
-  }
-  function lines(v) {
+# lambda_monthly_cost, compare and summary_lines, operation for operation (so
+# that the same floating-point results come out).
+_LINES_JS = """\
     var billed = Math.ceil(v.duration_ms);
     var used = v.requests * (v.memory_mb / 1024) * (billed / 1000);
     var requests = v.free_tier ? Math.max(0, v.requests - C.free_requests) : v.requests;
@@ -269,58 +254,17 @@ _SCRIPT = r"""(function () {
       rows.push("EC2: " + v.instances + " instance(s) always on = <b>$" + fmt(ec2, 2) +
                 "</b> a month; cheaper here: <b>" + cheaper + "</b>");
     }
-    return rows;
-  }
-  function show() {
-    var v = {free_tier: root.querySelector("[name=free_tier]").checked};
-    var wrong = [];
-    C.fields.forEach(function (f) {
-      var input = root.querySelector("[name=" + f[0] + "]");
-      var x = Number(input.value);
-      if (input.value.trim() === "" || !isFinite(x) || x < f[3] || x > f[4] || (f[6] && !Number.isInteger(x))) {
-        wrong.push(f[1] + " (" + (f[6] ? "a whole number " : "") + "from " + f[3] + " to " + f[4] + ")");
-      }
-      v[f[0]] = x;
-    });
-    var out = root.querySelector(".labkit-calculator-out");
-    if (wrong.length) {
-      out.textContent = "Enter a number for: " + wrong.join("; ") + ".";
-    } else {
-      out.innerHTML = lines(v).join("<br>");
-    }
-  }
-  root.querySelector("form").addEventListener("input", show);
-  show();
-})();"""
-
-
-def _number(x: float) -> str:
-    """A number as an HTML attribute reads it: no exponent (1.667e-05 -> 0.00001667)."""
-    return f"{x:.10f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+    return rows;"""
 
 
 def static_calculator(prices: LambdaPrices = US_EAST_1_X86) -> str:
     """The calculator as one self-contained piece of HTML: a form and an inline
     script (no file or library loaded) that computes :func:`summary_lines` in
     the reader's browser. The book shows it where a kernel would show the widget."""
-    fields = _fields(prices)
     constants = {"free_requests": prices.free_requests, "free_gb_seconds": prices.free_gb_seconds,
-                 "hours": HOURS_PER_MONTH, "fields": fields}
-    label = "display:flex;flex-wrap:wrap;align-items:center;gap:.2em .8em;margin:.25em 0"
-    inputs = []
-    for name, text, default, low, high, step, integer in fields:
-        inputs.append(f'<label style="{label}"><span style="flex:0 0 13em;max-width:100%">{html.escape(text)}</span>'
-                      f'<input type="number" name="{name}" value="{_number(default)}" min="{_number(low)}" '
-                      f'max="{_number(high)}" step="{_number(step) if integer else "any"}" '
-                      'style="flex:0 1 11em;min-width:0"></label>')
-    inputs.insert(5, f'<label style="{label}"><span style="flex:0 0 13em;max-width:100%">Subtract the free tier</span>'
-                     '<input type="checkbox" name="free_tier" checked></label>')
-    script = _SCRIPT.replace("__CONSTANTS__", json.dumps(constants))
-    note = _NOTE.format(as_of=PRICES_AS_OF, url=SOURCES[0])
-    return ('<div class="labkit-calculator" style="max-width:100%">'
-            '<form onsubmit="return false" aria-label="Lambda cost calculator">' + "".join(inputs) + "</form>"
-            '<p class="labkit-calculator-out" aria-live="polite" style="margin:.6em 0"></p>'
-            f"<p><small>{note}</small></p><script>{script}</script></div>")
+                 "hours": HOURS_PER_MONTH}
+    return static_forms.form("Lambda cost calculator", _fields(prices), _LINES_JS, constants,
+                             _NOTE.format(as_of=PRICES_AS_OF, url=SOURCES[0]))
 
 
 def calculator(prices: LambdaPrices = US_EAST_1_X86):  # type: ignore[no-untyped-def]
@@ -332,20 +276,18 @@ def calculator(prices: LambdaPrices = US_EAST_1_X86):  # type: ignore[no-untyped
     without a kernel shows, like the book's) is :func:`static_calculator`."""
     import ipywidgets as w
 
-    class Calculator(w.VBox):  # type: ignore[misc]
-        def _repr_mimebundle_(self, **kwargs):  # type: ignore[no-untyped-def]
-            bundle = super()._repr_mimebundle_(**kwargs)
-            if isinstance(bundle, dict):
-                bundle["text/html"] = static_calculator(prices)
-            return bundle
-
     style = {"description_width": "200px"}
     layout = w.Layout(width="460px")
+    steps = {"duration_ms": 1, "per_million": 0.01, "per_gb_second": 0.000001, "ec2_hourly": 0.001}
     widgets: dict[str, w.Widget] = {}
-    for name, text, default, low, high, step, integer in _fields(prices):
-        kind = w.BoundedIntText if integer else w.BoundedFloatText
-        widgets[name] = kind(value=default, min=low, max=high, step=step, description=text, style=style, layout=layout)
-    free = w.Checkbox(value=True, description="Subtract the free tier", style=style, layout=layout)
+    for field in _fields(prices):
+        if field.checkbox:
+            widgets[field.name] = w.Checkbox(value=field.default, description=field.label, style=style, layout=layout)
+        else:
+            kind = w.BoundedIntText if field.integer else w.BoundedFloatText
+            widgets[field.name] = kind(value=field.default, min=field.minimum, max=field.maximum,
+                                       step=field.step or steps[field.name], description=field.label, style=style,
+                                       layout=layout)
     out = w.HTML()
 
     def update(_: object = None) -> None:
@@ -353,12 +295,11 @@ def calculator(prices: LambdaPrices = US_EAST_1_X86):  # type: ignore[no-untyped
                               prices.free_gb_seconds)
         out.value = "<br>".join(summary_lines(
             widgets["requests"].value, widgets["duration_ms"].value, widgets["memory_mb"].value, prices=chosen,
-            free_tier=free.value, ec2_hourly=widgets["ec2_hourly"].value, instances=widgets["instances"].value))
+            free_tier=widgets["free_tier"].value, ec2_hourly=widgets["ec2_hourly"].value,
+            instances=widgets["instances"].value))
 
-    fields = list(widgets.values())
-    fields.insert(5, free)
-    for widget in fields:
+    for widget in widgets.values():
         widget.observe(update, names="value")
     update()
     note = w.HTML("<small>" + _NOTE.format(as_of=PRICES_AS_OF, url=SOURCES[0]) + "</small>")
-    return Calculator([*fields, out, note])
+    return static_forms.widget_with_form(w.VBox([*widgets.values(), out, note]), static_calculator(prices))

@@ -224,10 +224,16 @@ def test_every_walkthrough_and_lab_page_launches_the_learners_copy(build, tree):
 
 
 @pytest.mark.notebook
-def test_the_lambda_page_computes_without_a_kernel_and_loads_nothing_from_elsewhere(build):
-    html = (build.html / "notebooks" / "lambda.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["notebooks/lambda", "book/compute"])
+def test_the_calculator_pages_compute_without_a_kernel_and_load_nothing_from_elsewhere(build, page):
+    html = (build.html / f"{page}.html").read_text(encoding="utf-8")
     assert html.count('<div class="labkit-calculator"') == 1
+    assert "widget-view+json" not in html
     assert not re.search(r"unpkg\.com|jsdelivr|cdnjs|require\.js|requirejs", html)
     assert not re.findall(r'<(?:script|link|img|iframe)\b[^>]*(?:src|href)="((?:https?:)?//[^"]+)"', html)
-    # The workloads' table is a table (it wraps in its column), not a wide block of text.
+
+
+@pytest.mark.notebook
+def test_the_lambda_walkthrough_s_workloads_are_a_table_that_wraps_in_its_column(build):
+    html = (build.html / "notebooks" / "lambda.html").read_text(encoding="utf-8")
     assert re.search(r"<th[^>]*>\s*Break-even \$ an hour\s*</th>", html)

@@ -1,6 +1,7 @@
-"""The Lambda calculator on a page without a kernel (the book's) answers as the
-Python does: its form's script is run in Chromium, for several workloads, and
-each answer is compared with :func:`lambda_pricing.summary_lines`.
+"""The cost calculators on a page without a kernel (the book's) answer as the
+Python does: each form's script is run in Chromium, for several workloads, and
+each answer is compared with the module's ``summary_lines`` (the Lambda
+chapter's :mod:`lambda_pricing`, the part opener's :mod:`compute_pricing`).
 
 Chromium comes from Debian (scripts/ensure-chromium.sh, which ``make test``
 runs) and is driven by Playwright; the page is set from a string, so the
@@ -15,6 +16,7 @@ import shutil
 
 import pytest
 
+from labkit.notebook import compute_pricing
 from labkit.notebook import lambda_pricing as pricing
 
 CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
@@ -43,25 +45,41 @@ def python_answer(requests, duration, memory, per_million, per_gb_s, free, ec2, 
 
 
 @pytest.fixture(scope="module")
-def page():
+def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
     if not shutil.which(CHROMIUM):
         pytest.fail(f"no Chromium at {CHROMIUM}: run `bash scripts/ensure-chromium.sh` (Debian's chromium package)")
-    requests: list[str] = []
     with sync_api.sync_playwright() as playwright:
         # Playwright gives the browser a fresh profile of its own.
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
-            tab = browser.new_page()
-            errors: list[str] = []
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            tab.on("request", lambda request: requests.append(request.url))
-            tab.set_content(f"<!doctype html><html><body>{pricing.static_calculator()}</body></html>")
-            yield tab
-            assert not errors, errors
-            assert not requests, f"the calculator made requests: {requests}"
+            yield browser
         finally:
             browser.close()
+
+
+def open_form(browser, form: str):
+    """A tab showing ``form``; after the tests, no script error and no request."""
+    tab = browser.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.on("request", lambda request: requests.append(request.url))
+    tab.set_content(f"<!doctype html><html><body>{form}</body></html>")
+    yield tab
+    assert not errors, errors
+    assert not requests, f"the calculator made requests: {requests}"
+    tab.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    yield from open_form(browser, pricing.static_calculator())
+
+
+@pytest.fixture(scope="module")
+def compute_page(browser):
+    yield from open_form(browser, compute_pricing.static_calculator())
 
 
 def fill(page, values) -> str:
@@ -111,3 +129,29 @@ def test_in_a_kernel_the_widget_offers_the_static_form_as_its_html():
     assert widget.children[-2].value == python_answer(*WORKLOADS[0])
     widget.children[6].value = 0.05  # EC2 $ per hour
     assert widget.children[-2].value == python_answer(*WORKLOADS[0][:6], 0.05, 1)
+
+
+#: compute_pricing's fields, in order, for workloads: none priced, all priced, EC2 cheapest, fractions truncated.
+COMPUTE = [
+    (5_000_000, 200, 512, 0, 2, 0, 0, 0.5, 1, 2),
+    (5_000_000, 200, 512, 0.0416, 2, 0.04048, 0.004445, 0.5, 1, 2),
+    (262_800_000, 150, 1024, 0.0104, 1, 0.04048, 0.004445, 0.25, 0.5, 3),
+    (2_500_000.7, 99.5, 100, 0, 0, 0.05, 0, 1, 2, 1.9),  # memory below 128 MB counts as 128, counts truncated
+    (10**12, 900_000, 10_240, 1000, 1000, 10, 10, 16, 120, 1000),
+]
+
+
+@pytest.mark.parametrize("workload", COMPUTE, ids=[str(w[:3]) for w in COMPUTE])
+def test_the_compute_calculator_answers_as_the_python_does(compute_page, workload):
+    names = [name for name, *_ in compute_pricing.FIELDS]
+    for name, value in zip(names, workload, strict=True):
+        compute_page.fill(f"[name={name}]", repr(value) if isinstance(value, float) else str(value))
+    expected = "<br>".join(compute_pricing.summary_lines(**dict(zip(names, workload, strict=True))))
+    assert compute_page.inner_html(".labkit-calculator-out") == expected
+
+
+def test_the_compute_widget_offers_its_static_form():
+    pytest.importorskip("ipywidgets")
+    widget = compute_pricing.calculator()
+    assert widget._repr_mimebundle_()["text/html"] == compute_pricing.static_calculator()
+    assert widget.children[-2].value == "<br>".join(compute_pricing.summary_lines(*COMPUTE[0][:3]))
