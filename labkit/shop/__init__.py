@@ -41,8 +41,8 @@ sqs             queue ``shop-order-events``, DLQ ``shop-order-events-dlq`` (5 re
 sns             topic ``shop-order-placed`` -> ``shop-order-events`` and ``shop-emails``
 eventbridge     bus ``shop``, rule ``shop-order-paid``, role ``shop-events-role``
 stepfunctions   functions ``shop-reserve``, ``shop-charge``, ``shop-notify``, state
-                machine ``shop-fulfil-order`` (role ``shop-fulfil-role``); not yet the
-                target of ``shop-order-paid`` (see :data:`.chapters.FULFIL_PAID_ORDERS`)
+                machine ``shop-fulfil-order`` (role ``shop-fulfil-role``), the
+                target of ``shop-order-paid``: every paid order starts it
 ==============  ==============================================================
 
 The apps find the cache and the database through the SSM parameters under

@@ -15,6 +15,7 @@ import json
 import uuid
 from typing import Any
 
+from labkit.core.errors import NotEmulated
 from labkit.services import ec2 as lab_ec2
 from labkit.services import ecs as lab_ecs
 
@@ -404,9 +405,9 @@ def eventbridge(ctx: Context) -> None:
 def stepfunctions(ctx: Context) -> None:
     """The functions ``shop-reserve``, ``shop-charge``, ``shop-notify``, the state
     machine ``shop-fulfil-order`` (reserve -> charge -> notify, with Retry) run by
-    the role ``shop-fulfil-role``, and the rule ``shop-order-paid`` targeting it
-    when :func:`delivers_to_state_machines` (not yet: :data:`FULFIL_PAID_ORDERS`;
-    until then the rule has no target)."""
+    the role ``shop-fulfil-role``, and the rule ``shop-order-paid`` targeting it,
+    so that every paid order starts its fulfilment (see
+    :func:`delivers_to_state_machines`)."""
     functions_role = role(ctx, m.ORDERS_ROLE, "lambda.amazonaws.com", functions_policy(ctx))
     arns = {}
     for name in m.STEP_FUNCTIONS:
@@ -420,30 +421,21 @@ def stepfunctions(ctx: Context) -> None:
         client.create_state_machine(name=m.STATE_MACHINE, roleArn=states_role,
                                     definition=json.dumps(functions.definition(arns)))
     if not delivers_to_state_machines():
-        return  # said in the docstring: the rule keeps no target rather than failing every order
+        raise NotEmulated("EventBridge cannot start a state machine in this sandbox (labkit.services.eventbridge."
+                          "targets.TARGET_SERVICES lacks 'states'), so shop-order-paid would start no fulfilment")
     if unless(("ResourceNotFoundException",), ctx.client("events").describe_rule, Name=m.PAID_RULE,
                EventBusName=m.BUS) is not None:
         ctx.client("events").put_targets(Rule=m.PAID_RULE, EventBusName=m.BUS, Targets=[
             {"Id": "fulfil", "Arn": machine_arn, "RoleArn": f"arn:aws:iam::{ctx.account_id}:role/{m.EVENTS_ROLE}"}])
 
 
-#: Whether a paid order starts its fulfilment: the rule ``shop-order-paid`` gets the state
-#: machine as its target. Off for now. labkit's EventBridge does start state machines (its
-#: tests show it), but with each order's workflow running its Lambda tasks in background
-#: threads while the capstone puts load on the shop, the sandbox's kernel crashed now and
-#: then (a segmentation fault in CPython's garbage collector), and concurrent Lambda
-#: invocations saw each other's environment variables. The shop turns it on once that is fixed.
-FULFIL_PAID_ORDERS = False
-
-
 def delivers_to_state_machines() -> bool:
-    """Whether the shop's rule gets the state machine as its target: when
-    :data:`FULFIL_PAID_ORDERS` is on and the sandbox's EventBridge starts state
-    machines (moto 5.2.5 raises ``NotImplementedError`` inside ``PutEvents`` for
-    such a target; labkit's EventBridge starts it with the target's role)."""
+    """Whether the sandbox's EventBridge starts state machines (moto 5.2.5 raises
+    ``NotImplementedError`` inside ``PutEvents`` for such a target; labkit's
+    EventBridge starts it with the target's role)."""
     from labkit.services.eventbridge import targets
 
-    return FULFIL_PAID_ORDERS and "states" in targets.TARGET_SERVICES
+    return "states" in targets.TARGET_SERVICES
 
 
 #: Each chapter's builder, by chapter name.

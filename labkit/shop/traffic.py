@@ -234,7 +234,7 @@ class _CallWatcher:
 
 
 def _target_of(service: str, params: Mapping[str, Any]) -> str:
-    for key in ("TableName", "TopicArn", "QueueUrl", "StateMachineArn", "FunctionName"):
+    for key in ("TableName", "TopicArn", "QueueUrl", "stateMachineArn", "FunctionName"):
         if params.get(key):
             return str(params[key]).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
     entries = params.get("Entries") or []

@@ -85,6 +85,28 @@ def test_the_shop_built_through_each_chapter_has_that_chapter_and_nothing_after(
         assert body["source"] == ("memory" if position < CHAPTERS.index("rds") else "database")
 
 
+def test_a_paid_order_starts_its_fulfilment_through_the_bus():
+    """The last hop of the path: the order's OrderPaid event on the bus matches
+    shop-order-paid, whose target starts shop-fulfil-order with the event as input."""
+    lab, shop = shop_through("stepfunctions")
+    order = lab.shop.trace(shop.api_url + "/orders", method="POST", json={"product": 1, "quantity": 2, "customer": "t"})
+    assert order.status == 201 and order.body["done"] == ["stored", "published", "announced"]
+    started = [h for h in order.hops if h.plane == "calls made" and h.detail["operation"] == "StartExecution"]
+    assert [h.resource for h in started] == [model.STATE_MACHINE]
+    sfn = lab.client("stepfunctions")
+    machine = lab.arn("states", f"stateMachine:{model.STATE_MACHINE}")
+    arns = [e["executionArn"] for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine)
+            for e in page["executions"]]
+    mine = [arn for arn in arns
+            if json.loads(sfn.describe_execution(executionArn=arn)["input"])["detail"]["order_id"] == order.body["order_id"]]
+    assert len(mine) == 1
+    done = lab.stepfunctions.wait_for_execution(sfn, mine[0])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["notified"] is True
+    events = lab.stepfunctions.execution_events(sfn, mine[0])
+    assert lab.stepfunctions.states_entered(events) == ["ReserveStock", "Charge", "Notify"]
+
+
 def test_the_storefront_reads_aurora_then_the_cache(lab):
     shop = lab.shop.build("rds")
     rds = lab.client("rds")
