@@ -200,6 +200,24 @@ def test_the_script_commits_the_tree_to_the_student_branch_and_touches_nothing_e
     (course / "requirements.txt").write_text("nbformat>=5\n")
     script.main(["--root", str(course)])
     assert git(course, "rev-parse", "student^").strip() == head
+    # --push sends the branch to a remote (the workflow's origin), as a fast-forward.
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(course, "remote", "add", "origin", str(remote))
+    script.main(["--root", str(course), "--push", "origin"])
+    assert git(remote, "rev-parse", "student") == git(course, "rev-parse", "student")
+
+
+def test_the_workflow_publishes_the_branch_on_every_push_to_main():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "student-branch.yml").read_text(encoding="utf-8"))
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["push"]["branches"] == ["main"] and "workflow_dispatch" in triggers
+    assert workflow["permissions"] == {"contents": "write"}
+    steps = workflow["jobs"]["publish"]["steps"]
+    runs = "\n".join(step.get("run", "") for step in steps)
+    assert "python scripts/student_branch.py --push origin" in runs
+    assert f"origin {STUDENT_BRANCH}:refs/heads/{STUDENT_BRANCH}" in runs  # the new commit follows the last one
+    assert runs.index("pip install -e .") < runs.index("student_branch.py")
 
 
 # ---------------------------------------------------------------- the book's pages
