@@ -59,9 +59,11 @@ This branch is made from the course's source by `scripts/student_branch.py`
 (on every push, by the workflow `.github/workflows/student-branch.yml`): the
 walkthroughs in `notebooks/`, the labs in `labs/` with your answer cells to
 fill in, the chapter pages in `book/`, and `labkit`. Do not edit it: changes
-belong in the source, and the next publication replaces this branch.
+belong in the source, and each publication replaces its contents (as a new
+commit on top of the last one, so that a hub's copies update cleanly).
 
-Run it on Binder or on a JupyterHub from the book's launch buttons, or here:
+Run it on Binder or on a JupyterHub from the book's launch buttons, or on your
+machine (with Graphviz installed, as `apt.txt` says):
 
     python3 -m venv .venv && .venv/bin/pip install -r requirements.txt -e .
     .venv/bin/jupyter lab
