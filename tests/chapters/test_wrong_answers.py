@@ -4,7 +4,9 @@ For each lab with a file in ``tests/chapters/wrong_answers``, the lab runs with
 wrong answers in place of its solutions (one per exercise per run; the other
 exercises keep their solutions), and every check the answer must lose has
 failed. The stubs are tested in tests/notebooks/test_labs.py; this is the
-other half of "a check that cannot be passed by accident".
+other half of "a check that cannot be passed by accident". A lab's rounds and
+its stub run share one kernel, each from a clean slate
+(tests/notebooks/variants.py).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from labkit.grading.release import parse_lab
 from tests.chapters.wrong_answers import Wrong, for_lab, rounds
+from tests.notebooks import variants
 from tests.notebooks.test_labs import check_results
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNS = [(path, number, run) for path in sorted((ROOT / "labs").glob("*.ipynb"))
         for number, run in enumerate(rounds(for_lab(path.stem)), start=1)]
 
-SPREAD = True  # each run on its own worker slot (tests/harness.py)
+SPREAD = True  # tests/harness.py; a lab's runs share one group and one kernel (variants.group)
 
 
 def run_with(path: Path, wrongs: list[Wrong]) -> list[dict]:
@@ -36,8 +38,7 @@ def run_with(path: Path, wrongs: list[Wrong]) -> list[dict]:
                  if info.role == "solution" and info.exercise == wrong.exercise]
         assert cells, f"{path.stem} has no exercise {wrong.exercise!r}"
         cells[wrong.cell].source = wrong.source.strip() + "\n"
-    NotebookClient(changed, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    variants.execute(path, changed)
     return check_results(changed)
 
 
@@ -53,7 +54,9 @@ def test_every_lab_keeps_wrong_answers_for_its_exercises():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize(("path", "number", "wrongs"), RUNS, ids=[f"{p.stem}-{n}" for p, n, _ in RUNS])
+@pytest.mark.parametrize(("path", "number", "wrongs"),
+                         [pytest.param(*run, marks=pytest.mark.xdist_group(variants.group(run[0]))) for run in RUNS],
+                         ids=[f"{p.stem}-{n}" for p, n, _ in RUNS])
 def test_wrong_answers_lose_the_checks_that_name_their_mistake(path, number, wrongs, monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises
     results = run_with(path, wrongs)

@@ -4,7 +4,9 @@ The lab sources themselves run under nbval with LABKIT_STRICT=1 (see
 tests/harness.py), so every check passes on the solutions. Here each lab's
 student version (every solution replaced by the learner's stub) runs once:
 every check, hidden ones included, must fail. That is a different notebook
-from the lab source, so this is its only execution.
+from the lab source, so this is its only execution. It runs in the kernel the
+lab's rounds of wrong answers run in, after a clean slate
+(tests/notebooks/variants.py).
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from labkit.check import RESULT_MIME
 from labkit.grading.release import parse_lab, stub_source
+from tests.notebooks import variants
 
 ROOT = Path(__file__).resolve().parents[2]
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
-# Run each test on its own xdist worker slot (see tests/harness.py): they are long and independent.
+# Each template test on its own xdist worker slot (see tests/harness.py); a lab's stub run
+# shares the group, and the kernel, of the lab's rounds of wrong answers (variants.group).
 SPREAD = True
 
 
@@ -54,7 +57,8 @@ def test_lab_follows_the_template(path):
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xdist_group(variants.group(p))) for p in LABS],
+                         ids=[p.stem for p in LABS])
 def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises
     nb = nbformat.read(path, as_version=4)
@@ -63,8 +67,7 @@ def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
     for cell, info in zip(stubbed.cells, lab.cells, strict=True):
         if info.role == "solution":
             cell.source = stub_source(cell.source)
-    NotebookClient(stubbed, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    variants.execute(path, stubbed)
     results = check_results(stubbed)
     assert results, "no check ran"
     passed = [f"{r['exercise']}: {r['name']}" for r in results if r["passed"]]
