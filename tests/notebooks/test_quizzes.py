@@ -135,3 +135,24 @@ def test_longest_is_right_counts_a_strictly_longest_right_answer():
     assert not q({"right": "r", "a longer wrong": "w"}, ["right"]).longest_is_right()
     assert not q({"equal": "r", "same!": "w"}, ["equal"]).longest_is_right()  # a tie gives nothing away
     assert q({"both right, longer": "r", "right": "r", "wrong": "w"}, ["both right, longer", "right"]).longest_is_right()
+
+
+def test_a_quiz_is_shown_as_the_book_reads_it_and_with_the_mathjax_stand_in():
+    """What :func:`quizzes.quiz` displays: the container the book's page test finds
+    (answers shuffled in the page), the questions as data, and jupyterquiz's script
+    run with the stand-in as its ``MathJax`` (tests/lab/test_quiz_offline.py runs it)."""
+    questions = [quizzes.question("Q?", {"a": "right", "b": "wrong"}, "a")] * 3
+    html, script = quizzes.quiz_parts(questions, quiz_id="abcdefghijkl")
+    assert html.startswith('<div id="abcdefghijkl" data-shufflequestions="False" data-shuffleanswers="True"')
+    assert "<style>" in html and "--jq-text-color" in html
+    assert script.startswith("(function (MathJax) {\n")
+    assert script.rstrip().endswith(f"}})({quizzes.MATHJAX_STAND_IN});")
+    assert 'var questionsabcdefghijkl=[{"question": "Q?"' in script
+    assert "function show_questions(" in script and "show_questions(questionsabcdefghijkl, abcdefghijkl)" in script
+    assert "typeset: function (elements)" in quizzes.MATHJAX_STAND_IN
+
+
+def test_each_quiz_gets_its_own_container():
+    first, _ = quizzes.quiz_parts([quizzes.question("Q?", {"a": "r", "b": "w"}, "a")])
+    second, _ = quizzes.quiz_parts([quizzes.question("Q?", {"a": "r", "b": "w"}, "a")])
+    assert first.split('"')[1] != second.split('"')[1]
