@@ -1,0 +1,382 @@
+"""The JupyterLab path, whole and offline: ``make lab`` as a learner uses it.
+
+One JupyterLab server, started with the Makefile's ``LAB_FLAGS`` at the course's
+root, and one Chromium (Debian's, driven by Playwright) that opens the SQS lab
+through the file browser, runs all its cells from the Run menu and then opens the
+SQS walkthrough from the other folder. Everything the page requests is recorded
+(and anything not on loopback is refused); the server and its kernels run with
+the test suite's network guard (``tests/netguard``), with a log of their own.
+The test fails on any request that left loopback, from the page, the server or
+the kernel, and on any error in a cell or in the page.
+
+Nothing is saved: autosave is off in the server's settings, and the notebooks
+on disk must be unchanged at the end. On a failure, a screenshot and the
+server's log are kept under ``test-artifacts/jupyterlab/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
+CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
+#: Chromium's switches for a headless run as root that makes no request of its own.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-default-apps", "--metrics-recording-only"]
+#: The lab that runs, and the walkthrough that opens from the other folder.
+LAB = "labs/sqs.ipynb"
+WALKTHROUGH = "notebooks/sqs.ipynb"
+#: The longest wait for one step of the UI (the lab's run is the longest).
+STEP_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.notebook
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is in requirements.txt: make test installs it")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM}: scripts/ensure-chromium.sh installs it", allow_module_level=True)
+
+
+def lab_flags() -> list[str]:
+    """``make lab``'s flags, read from the Makefile: ``$(CURDIR)`` is the course's
+    root, and ``--allow-root`` is there when this runs as root."""
+    text = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    match = re.search(r"^LAB_FLAGS\s*:=(.*)$", text, re.M)
+    assert match, "the Makefile has no LAB_FLAGS"
+    value = re.sub(r"\$\(if \$\(filter 0,\$\(shell id -u\)\),--allow-root,\)", "--allow-root" if os.getuid() == 0 else "",
+                   match.group(1))
+    value = value.replace("$(CURDIR)", str(ROOT))
+    assert "$(" not in value, f"a Make expression the test does not know in LAB_FLAGS: {value}"
+    return value.split()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def off_loopback(url: str) -> bool:
+    """A URL that would leave the machine (data:, blob: and loopback stay)."""
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome", "chrome-extension", "devtools"):
+        return False
+    return (parts.hostname or "") not in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class Server:
+    url: str
+    token: str
+    log: Path
+    guard_log: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def guard_attempts(self) -> str:
+        return self.guard_log.read_text(encoding="utf-8") if self.guard_log.exists() else ""
+
+    def api(self, path: str):
+        with urllib.request.urlopen(f"{self.url}/api/{path}?token={self.token}", timeout=10) as answer:
+            return json.load(answer)
+
+    def wait_for_kernel(self, notebook: str, page, timeout: float = STEP_TIMEOUT_MS / 1000) -> None:
+        """Wait until the notebook's session has a kernel that the page is connected to
+        and that is idle: JupyterLab may start a kernel, then swap it for another one.
+        The page waits, not this thread: the page's requests go through this process
+        (see ``route``), which answers them only while Playwright has control."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            kernels = [session["kernel"] for session in self.api("sessions") if session["path"] == notebook]
+            if len(kernels) == 1 and kernels[0]["connections"] >= 1 and kernels[0]["execution_state"] == "idle":
+                return
+            page.wait_for_timeout(250)
+        raise AssertionError(f"no idle kernel connected to {notebook}: {self.api('sessions')}")
+
+
+#: A JupyterLab with nothing to save and nothing to restore: autosave off, every
+#: cell in the page (no windowing), no news, no update check, and the notebook's
+#: kernel started without asking (JupyterLab may ask which kernel to start).
+SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": '{"autosave": false}',
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none", "autoStartDefaultKernel": true}',
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}',
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Server:
+    home = tmp_path_factory.mktemp("jupyterlab")
+    settings = home / "settings"
+    for name, text in SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(text, encoding="utf-8")
+    port, token = free_port(), secrets.token_hex(16)
+    guard_log = home / "netguard.log"
+    guard_log.touch()
+    env = dict(os.environ, LABKIT_NETGUARD_LOG=str(guard_log))
+    assert str(ROOT / "tests" / "netguard") in env.get("PYTHONPATH", ""), "the network guard is not on PYTHONPATH"
+    jupyter = Path(sys.executable).parent / "jupyter"
+    log = home / "server.log"
+    command = [str(jupyter), "lab", *lab_flags(), "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"JupyterLab did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+    yield Server(url=url, token=token, log=log, guard_log=guard_log, process=process)
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@dataclass
+class Visit:
+    """What the browser saw and asked for while a learner's steps were taken."""
+
+    requests: list[str] = field(default_factory=list)   # every URL the page (and its workers) requested
+    refused: list[str] = field(default_factory=list)    # those that would have left loopback (aborted)
+    websockets: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)  # uncaught errors in the page
+    listing: list[str] = field(default_factory=list)    # the file browser at the root
+    lab: dict = field(default_factory=dict)             # the lab's cells after Run All (read_notebook)
+    walkthrough: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    screenshots: list[Path] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)    # course notebooks whose file changed on disk
+
+
+#: Read an open notebook from the page: its code cells' prompts, the text of
+#: outputs that are tracebacks, the quiz's questions and the Markdown as shown.
+READ_NOTEBOOK = """() => {
+  const panel = [...document.querySelectorAll('.jp-NotebookPanel')]
+      .find(p => !p.classList.contains('lm-mod-hidden'));
+  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const code = cells.filter(c => c.classList.contains('jp-CodeCell'));
+  const markdown = cells.filter(c => c.classList.contains('jp-MarkdownCell'));
+  return {
+    cells: cells.length,
+    prompts: code.map(c => (c.querySelector('.jp-InputPrompt') || {}).textContent || ''),
+    tracebacks: code.flatMap(c => [...c.querySelectorAll('.jp-OutputArea-output')]
+        .map(o => o.textContent).filter(t => /Traceback \\(most recent call last\\)|\\w+Error: /.test(t))),
+    quiz_questions: [...panel.querySelectorAll('[data-shufflequestions] .Quiz')].map(q => q.textContent.slice(0, 80)),
+    markdown_text: markdown.map(c => (c.querySelector('.myst, .jp-RenderedMarkdown') || {}).innerText || ''),
+    myst_cells: markdown.filter(c => c.querySelector('.myst')).length,
+    admonitions: [...panel.querySelectorAll('.jp-MarkdownCell .myst aside.myst-admonition')].map(a => a.innerText),
+    links: [...panel.querySelectorAll('.jp-MarkdownCell .myst a')].map(a => [a.textContent, a.getAttribute('href')]),
+    kernel: (document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator') || {}).dataset,
+  };
+}"""
+
+
+def open_in_file_browser(page, path: str) -> None:
+    """Open a notebook as a learner does: from the root, double-click each folder, then the file."""
+    page.locator(".jp-BreadCrumbs-home").click()
+    for name in path.split("/"):
+        page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True).dblclick(timeout=STEP_TIMEOUT_MS)
+    page.locator(".lm-TabBar-tab").filter(has_text=path.rsplit("/", 1)[-1]).first.wait_for(timeout=STEP_TIMEOUT_MS)
+
+
+def wait_until_run(page) -> None:
+    """Wait for the open notebook's run to end: no code cell queued or running, one at
+    least numbered, and the kernel idle. (A cell that fails stops Run All: the cells
+    after it go back to unnumbered, which the tests see.)"""
+    page.wait_for_function(
+        """() => {
+          const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+          const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+          const status = panel.querySelector('.jp-Notebook-ExecutionIndicator');
+          return prompts.length && !prompts.some(p => p.includes('*'))
+                 && status && status.dataset.status === 'idle'
+                 && prompts.some(p => /\\[\\d+\\]/.test(p));
+        }""", timeout=STEP_TIMEOUT_MS, polling=250)
+
+
+def scroll_through(page) -> None:
+    """Scroll the open notebook to its end, as a reader does: JupyterLab draws a
+    Markdown cell when it comes into view. Stops when every Markdown cell is drawn
+    by MyST, or after a while (the tests then say which cells were not)."""
+    try:
+        page.wait_for_function(
+            """() => {
+              const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+              const outer = panel.querySelector('.jp-WindowedPanel-outer');
+              if (outer) { outer.scrollTop += outer.clientHeight; }
+              const markdown = [...panel.querySelectorAll('.jp-MarkdownCell')];
+              return markdown.length && markdown.every(c => c.querySelector('.myst'));
+            }""", timeout=30_000, polling=250)
+    except playwright_api.TimeoutError:
+        pass
+
+
+def shoot(page, visit: Visit, directory: Path, name: str) -> None:
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    visit.screenshots.append(path)
+
+
+@pytest.fixture(scope="module")
+def visit(server, tmp_path_factory) -> Visit:
+    """The learner's steps, taken once: open the root, the lab, Run All, then the walkthrough."""
+    work = tmp_path_factory.mktemp("chromium")
+    watched = [ROOT / LAB, ROOT / WALKTHROUGH]
+    before = {path: digest(path) for path in watched}
+    seen = Visit()
+
+    def route(route) -> None:
+        if off_loopback(route.request.url):
+            seen.refused.append(route.request.url)
+            route.abort("addressunreachable")
+        else:
+            route.continue_()
+
+    with playwright_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(work / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000}, service_workers="block")
+        try:
+            context.route("**/*", route)
+            context.on("request", lambda request: seen.requests.append(request.url))
+            page = context.pages[0] if context.pages else context.new_page()
+            page.on("pageerror", lambda error: seen.page_errors.append(f"{error.name}: {error.message}"))
+            page.on("websocket", lambda ws: seen.websockets.append(ws.url))
+            try:
+                started = time.monotonic()
+                page.goto(f"{server.url}/lab?token={server.token}", timeout=STEP_TIMEOUT_MS)
+                page.locator(".jp-DirListing-item").first.wait_for(timeout=STEP_TIMEOUT_MS)
+                seen.listing = page.locator(".jp-DirListing-item .jp-DirListing-itemText").all_inner_texts()
+                seen.seconds["open JupyterLab"] = time.monotonic() - started
+
+                started = time.monotonic()
+                open_in_file_browser(page, LAB)
+                server.wait_for_kernel(LAB, page)
+                page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
+                             ).wait_for(timeout=STEP_TIMEOUT_MS)
+                seen.seconds["open the lab, kernel ready"] = time.monotonic() - started
+
+                started = time.monotonic()
+                page.locator("#jp-MainMenu").get_by_text("Run", exact=True).click()
+                page.locator(".lm-Menu-content").get_by_text("Run All Cells", exact=True).click()
+                wait_until_run(page)
+                seen.seconds["run all cells"] = time.monotonic() - started
+                try:  # the quiz draws itself once its output is in the page
+                    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) [data-shufflequestions] .Quiz").first.wait_for(
+                        timeout=15_000)
+                except playwright_api.TimeoutError:
+                    pass  # test_the_quiz_renders_with_no_error_in_the_page says so
+                scroll_through(page)
+                seen.lab = page.evaluate(READ_NOTEBOOK)
+                shoot(page, seen, work, "lab")
+
+                started = time.monotonic()
+                open_in_file_browser(page, WALKTHROUGH)
+                page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell .myst").last.wait_for(
+                    timeout=STEP_TIMEOUT_MS)
+                scroll_through(page)
+                seen.walkthrough = page.evaluate(READ_NOTEBOOK)
+                seen.seconds["open the walkthrough"] = time.monotonic() - started
+                shoot(page, seen, work, "walkthrough")
+            except Exception:
+                keep_artifacts(server, page=page, name="failed-step")
+                raise
+        finally:
+            context.close()
+    seen.changed = [str(path.relative_to(ROOT)) for path in watched if digest(path) != before[path]]
+    print("JupyterLab, seconds per step:", {step: round(seconds, 1) for step, seconds in seen.seconds.items()})
+    return seen
+
+
+def keep_artifacts(server: Server, *, page=None, name: str = "failure", screenshots: list[Path] = ()) -> None:
+    """Keep what explains a failure under test-artifacts/jupyterlab/: screenshots and the server's log."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if page is not None:
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+        except Exception:  # the page may be gone; the log is still worth keeping
+            pass
+    for path in screenshots:
+        shutil.copy(path, ARTIFACTS / path.name)
+    shutil.copy(server.log, ARTIFACTS / "server.log")
+    if server.guard_attempts():
+        shutil.copy(server.guard_log, ARTIFACTS / "netguard.log")
+
+
+@pytest.fixture(autouse=True)
+def _artifacts_on_failure(request, server, visit):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        keep_artifacts(server, screenshots=visit.screenshots)
+
+
+def test_make_lab_opens_the_course_root(visit):
+    assert {"book", "labs", "notebooks"} <= set(visit.listing), visit.listing
+    assert visit.walkthrough.get("cells"), "the walkthrough did not open from notebooks/"
+
+
+def test_the_lab_runs_all_its_cells_without_an_error(visit):
+    prompts = visit.lab["prompts"]
+    assert len(prompts) >= 10, prompts
+    unnumbered = [i for i, prompt in enumerate(prompts) if not re.search(r"\[\d+\]", prompt)]
+    assert not unnumbered, f"code cells that did not run (Run All stops at an error): {unnumbered}"
+    assert not visit.lab["tracebacks"], visit.lab["tracebacks"][0][:2000]
+    assert visit.lab["kernel"].get("status") == "idle"
+
+
+def test_the_quiz_renders_with_no_error_in_the_page(visit):
+    assert len(visit.lab["quiz_questions"]) >= 3, visit.lab["quiz_questions"]
+    assert not visit.page_errors, visit.page_errors
+
+
+def test_myst_renders_in_jupyterlab(visit):
+    """jupyterlab-myst draws the directives and roles the book uses, instead of their source."""
+    for name, notebook in (("lab", visit.lab), ("walkthrough", visit.walkthrough)):
+        raw = [text[:120] for text in notebook["markdown_text"] if re.search(r":::\{|\{doc\}`|\{term\}`", text)]
+        assert not raw, f"{name}: MyST shown as source: {raw}"
+    for name, notebook in (("lab", visit.lab), ("walkthrough", visit.walkthrough)):
+        assert notebook["myst_cells"] == len(notebook["markdown_text"]), f"{name}: Markdown cells not drawn by MyST"
+    assert any(note.startswith("Note") for note in visit.lab["admonitions"]), "the lab's :::{note} is not drawn as a note"
+    assert any(href and "labs/sqs" in href for _, href in visit.walkthrough["links"]), (
+        f"the walkthrough's {{doc}} link to the lab is not drawn as a link: {visit.walkthrough['links']}")
+
+
+def test_no_request_left_loopback(visit, server):
+    assert visit.requests, "no request recorded: the recording is broken"
+    assert not visit.refused, f"the page asked for addresses off loopback: {visit.refused}"
+    assert visit.websockets and not [url for url in visit.websockets if off_loopback(url)], visit.websockets
+    attempts = server.guard_attempts()
+    assert not attempts.strip(), f"the server or a kernel tried to leave loopback:\n{attempts[:3000]}"
+
+
+def test_nothing_was_saved(visit):
+    assert not visit.changed, f"JupyterLab wrote to the course's notebooks: {visit.changed}"
