@@ -8,6 +8,11 @@ that also runs them under nbval (``make test``), their executed copies (see
 ``tests/notebooks/executions.py``) are put into the build's execution cache
 first, and the build takes them from there. The book's own pages
 (``book/*.md``, which draw diagrams) are executed by the build.
+
+To read a book built earlier instead (while working on the pages or on these
+tests), point ``LABKIT_BOOK_HTML`` at its ``_build/html`` folder: nothing is
+built then, and the tests that are about the build itself skip. ``make test``
+leaves it unset, so it always builds afresh.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from jupyter_cache.base import CacheBundleIn
 from tests.notebooks import executions
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A built book's ``_build/html`` folder to read instead of building one.
+BOOK_HTML = "LABKIT_BOOK_HTML"
 #: How long the build waits for notebooks still running under nbval on another worker.
 WAIT_FOR_NOTEBOOKS = 1800
 
@@ -68,8 +75,17 @@ def prefill(cache_dir: Path, notebooks: list[str]) -> dict[str, tuple[int, str]]
     return records
 
 
+def existing_build(html: Path) -> Build:
+    """A book built earlier (``LABKIT_BOOK_HTML``): its pages, no build log, nothing put in its cache."""
+    if not (html / "index.html").is_file():
+        pytest.fail(f"{BOOK_HTML}={html}: no index.html there (it names a book's _build/html folder)")
+    return Build(html.resolve(), log="", cache=html.parent / ".jupyter_cache", prefilled={})
+
+
 @pytest.fixture(scope="session")
 def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
+    if os.environ.get(BOOK_HTML):
+        return existing_build(Path(os.environ[BOOK_HTML]))
     out = tmp_path_factory.mktemp("book")
     cache_dir = out / "_build" / ".jupyter_cache"
     # The notebooks nbval runs in this session (on any worker): wait for their copies.
