@@ -106,8 +106,12 @@ def canvas_csv(book: Gradebook, roster: str | os.PathLike[str], *, key: str = DE
     by_key: dict[str, dict[str, str]] = {}
     for row in roster_rows:
         value = (row.get(key) or "").strip()
-        if value:  # Canvas's export has rows without a learner (points possible)
-            by_key.setdefault(value, row)
+        if not value:  # Canvas's export has rows without a learner (points possible)
+            continue
+        if value in by_key:
+            raise ExportError(f"{roster}: two learners have {key} {value!r}: choose a column that names each "
+                              "learner once with --key")
+        by_key[value] = row
     rows, left_out = _gradable(book)
     unknown = sorted(learner for learner in rows if learner not in by_key)
     if unknown:

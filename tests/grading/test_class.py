@@ -252,6 +252,10 @@ def test_canvas_import_file(class_of_three: Path, tmp_path: Path, capsys: pytest
         export(class_of_three, "canvas", out, roster=roster, key="ID")
     with pytest.raises(ExportError, match="--lms canvas needs --roster"):
         export(class_of_three, "canvas", out)
+    (tmp_path / "twice.csv").write_text(roster.read_text(encoding="utf-8") + '"Smith, Al",2009,S-09,alice,B,0\r\n',
+                                        encoding="utf-8")
+    with pytest.raises(ExportError, match="two learners have SIS Login ID 'alice'"):
+        export(class_of_three, "canvas", out, roster=tmp_path / "twice.csv")
     (tmp_path / "names.csv").write_text("Student,SIS Login ID\nAlice,alice\n", encoding="utf-8")
     with pytest.raises(ExportError, match="has no column 'ID', 'SIS User ID', 'Section'"):
         export(class_of_three, "canvas", out, roster=tmp_path / "names.csv")
