@@ -6,8 +6,9 @@ through the file browser, runs all its cells from the Run menu and then opens th
 SQS walkthrough from the other folder. Everything the page requests is recorded
 (and anything not on loopback is refused); the server and its kernels run with
 the test suite's network guard (``tests/netguard``), with a log of their own.
-The test fails on any request that left loopback, from the page, the server or
-the kernel, and on any error in a cell or in the page.
+The tests fail on any request for an address off loopback, from the page, the
+server or a kernel (each is refused, and named), on an error in a cell or in the
+page, on a quiz not drawn, and on MyST shown as source instead of drawn.
 
 Nothing is saved: autosave is off in the server's settings, and the notebooks
 on disk must be unchanged at the end. On a failure, a screenshot and the
@@ -141,7 +142,7 @@ def server(tmp_path_factory) -> Server:
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
     while True:
         try:
             with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
