@@ -78,21 +78,23 @@ def quiz(questions: list[dict[str, Any]]) -> None:
     display(Javascript(script))
 
 
-#: The quiz's colours (jupyterquiz's CSS variables): light text on dark question
-#: cards, with feedback colours that keep a 4.5:1 contrast on them.
+#: The quiz's colours (jupyterquiz's CSS variables), the book's too (book/_static/labkit.css
+#: sets the same on each question): white text on the dark question cards and on an
+#: answered button, and the feedback line, on the page, in the right or wrong colour;
+#: each pair with a contrast of at least 4.5:1.
 _COLOURS = {
     "--jq-multiple-choice-bg": "#1d3f6e",
     "--jq-many-choice-bg": "#6b2f57",
     "--jq-numeric-bg": "#1d3f6e",
     "--jq-string-bg": "#6b2f57",
     "--jq-mc-button-bg": "#ffffff",
-    "--jq-mc-button-border": "#d0d4da",
+    "--jq-mc-button-border": "#8c959f",
     "--jq-mc-button-inset-shadow": "#4a4f57",
     "--jq-numeric-input-bg": "#eef0f3",
     "--jq-numeric-input-label": "#111418",
     "--jq-numeric-input-shadow": "#8a9099",
-    "--jq-incorrect-color": "#ffb3b3",
-    "--jq-correct-color": "#9be7a4",
+    "--jq-incorrect-color": "#cf222e",
+    "--jq-correct-color": "#1a7f37",
     "--jq-text-color": "#ffffff",
     "--jq-link-color": "#b9d4ff",
 }
