@@ -140,7 +140,8 @@ def server(tmp_path_factory) -> Server:
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
                f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}"]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # Started elsewhere than the course: only LAB_FLAGS make the course its root, as make lab's must.
+        process = subprocess.Popen(command, cwd=home, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STEP_TIMEOUT_MS / 1000
     while True:
@@ -338,6 +339,15 @@ def _artifacts_on_failure(request, server, visit):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         keep_artifacts(server, screenshots=visit.screenshots)
+
+
+def test_make_lab_keeps_jupyterlab_offline_and_works_as_root():
+    flags = lab_flags()
+    assert f"--ServerApp.root_dir={ROOT}" in flags
+    for offline in ("--LabApp.extension_manager=readonly", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                    "--LabApp.news_url=None"):
+        assert offline in flags, f"make lab lost {offline}"
+    assert ("--allow-root" in flags) == (os.getuid() == 0)
 
 
 def test_make_lab_opens_the_course_root(visit):
