@@ -112,7 +112,7 @@ def netguard_attempts() -> str:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     variants = sys.modules.get("tests.notebooks.variants")
     if variants is not None:
-        variants.close()  # this worker's last lab kernel
+        variants.close()  # this worker's kernel for lab variants
     attempts = netguard_attempts()
     if attempts.strip() and not hasattr(session.config, "workerinput"):
         sys.stderr.write(
@@ -156,8 +156,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     second run share a kernel and a module's fixtures are built once, except in
     modules that set ``SPREAD = True``, whose tests are spread one by one, and
     modules that name a ``GROUP`` they share (the book's build, say), and
-    tests that carry an ``xdist_group`` mark of their own (a lab's stub run and
-    its rounds of wrong answers share a kernel: tests/notebooks/variants.py).
+    tests that carry an ``xdist_group`` mark of their own.
 
     Order (pytest-xdist hands out groups in this order): the notebooks first,
     longest (the labs) first; then the book, which is built from the notebooks'

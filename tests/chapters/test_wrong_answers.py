@@ -4,8 +4,8 @@ For each lab with a file in ``tests/chapters/wrong_answers``, the lab runs with
 wrong answers in place of its solutions (one per exercise per run; the other
 exercises keep their solutions), and every check the answer must lose has
 failed. The stubs are tested in tests/notebooks/test_labs.py; this is the
-other half of "a check that cannot be passed by accident". A lab's rounds and
-its stub run share one kernel, each from a clean slate
+other half of "a check that cannot be passed by accident". Each run starts
+from a clean slate in the worker's kernel for lab variants
 (tests/notebooks/variants.py).
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNS = [(path, number, run) for path in sorted((ROOT / "labs").glob("*.ipynb"))
         for number, run in enumerate(rounds(for_lab(path.stem)), start=1)]
 
-SPREAD = True  # tests/harness.py; a lab's runs share one group and one kernel (variants.group)
+SPREAD = True  # each run on its own worker slot (tests/harness.py)
 
 
 def run_with(path: Path, wrongs: list[Wrong]) -> list[dict]:
@@ -54,9 +54,7 @@ def test_every_lab_keeps_wrong_answers_for_its_exercises():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize(("path", "number", "wrongs"),
-                         [pytest.param(*run, marks=pytest.mark.xdist_group(variants.group(run[0]))) for run in RUNS],
-                         ids=[f"{p.stem}-{n}" for p, n, _ in RUNS])
+@pytest.mark.parametrize(("path", "number", "wrongs"), RUNS, ids=[f"{p.stem}-{n}" for p, n, _ in RUNS])
 def test_wrong_answers_lose_the_checks_that_name_their_mistake(path, number, wrongs, monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises
     results = run_with(path, wrongs)

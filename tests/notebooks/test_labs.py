@@ -4,9 +4,8 @@ The lab sources themselves run under nbval with LABKIT_STRICT=1 (see
 tests/harness.py), so every check passes on the solutions. Here each lab's
 student version (every solution replaced by the learner's stub) runs once:
 every check, hidden ones included, must fail. That is a different notebook
-from the lab source, so this is its only execution. It runs in the kernel the
-lab's rounds of wrong answers run in, after a clean slate
-(tests/notebooks/variants.py).
+from the lab source, so this is its only execution. It runs in the worker's
+kernel for lab variants, from a clean slate (tests/notebooks/variants.py).
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from tests.notebooks import variants
 ROOT = Path(__file__).resolve().parents[2]
 LABS = sorted((ROOT / "labs").glob("*.ipynb"))
 
-# Each template test on its own xdist worker slot (see tests/harness.py); a lab's stub run
-# shares the group, and the kernel, of the lab's rounds of wrong answers (variants.group).
+# Run each test on its own xdist worker slot (see tests/harness.py): they are long and independent.
 SPREAD = True
 
 
@@ -57,8 +55,7 @@ def test_lab_follows_the_template(path):
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.xdist_group(variants.group(p))) for p in LABS],
-                         ids=[p.stem for p in LABS])
+@pytest.mark.parametrize("path", LABS, ids=[p.stem for p in LABS])
 def test_every_check_fails_on_the_unsolved_stub(path, monkeypatch):
     monkeypatch.delenv("LABKIT_STRICT", raising=False)  # a failed check reports, not raises
     nb = nbformat.read(path, as_version=4)

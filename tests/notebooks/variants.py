@@ -1,11 +1,12 @@
-"""A lab's variants (its stubs, its wrong answers) run one after another in one kernel.
+"""The labs' variants (stubs, wrong answers) run one after another in one kernel.
 
 tests/notebooks/test_labs.py runs each lab with every solution replaced by its
 stub, and tests/chapters/test_wrong_answers.py runs it once per round of wrong
 answers. Each run used to start a kernel of its own, then import labkit, boto3,
 moto and every service the lab touches: seconds of CPU per run, before the
-lab's first cell did any work. Here a worker keeps one kernel for the lab it
-is running, and each variant after the first starts from a clean slate:
+lab's first cell did any work. Here a worker keeps one kernel in the labs'
+folder for every variant it runs, whichever lab it comes from, and each
+variant after the first starts from a clean slate:
 
 1. IPython's ``%reset -f`` empties the namespace (every name the previous
    variant defined, its functions and clients among them), and the kernel then
@@ -17,13 +18,12 @@ is running, and each variant after the first starts from a clean slate:
    must already run twice in one kernel *without* a reset (tests/harness.py),
    so running it again after one is the easier case.
 
-What a kernel keeps from one variant to the next is what a process keeps:
-imported modules (labkit's, moto's, boto3's). A variant whose cell raised or
-timed out leaves its kernel behind: the next one starts a new kernel.
-
-The variants of one lab are one xdist group (:func:`group`), so they run on
-one worker, one after another; the harness closes the last kernel at the end
-of the session.
+What a kernel keeps from one variant to the next is what a test worker keeps
+from one in-process test to the next: imported modules (labkit's, moto's,
+boto3's) and the services installed at their first use, their state wiped. A
+variant whose cell raised or timed out leaves its kernel behind: the next one
+starts a new kernel. The tests stay spread over the workers one by one; the
+harness closes each worker's kernel at the end of the session.
 """
 
 from __future__ import annotations
@@ -49,20 +49,15 @@ __import__("labkit").start(reset=True)
 """
 
 
-def group(lab: str | Path) -> str:
-    """The xdist group of a lab's variants (``lab-variants:sqs``)."""
-    return f"lab-variants:{Path(lab).stem}"
-
-
 class LabKernel:
-    """One kernel for the variants of one lab, in the lab's folder."""
+    """One kernel for the variants of the labs in one folder, started in that folder."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.runs = 0
         nb = nbformat.v4.new_notebook()
         self.client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
-                                     resources={"metadata": {"path": str(path.parent)}})
+                                     resources={"metadata": {"path": str(folder)}})
         self.client.km = self.client.create_kernel_manager()
         self.client.start_new_kernel()
         self.client.start_new_kernel_client()
@@ -78,7 +73,7 @@ class LabKernel:
             self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
 
     def execute(self, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        """Run ``nb`` (a variant of this kernel's lab) top to bottom; returns it, with its outputs."""
+        """Run ``nb`` (a variant of a lab in this kernel's folder) top to bottom; returns it, with its outputs."""
         if self.runs:
             self._run(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CLEAN_SLATE)]))
         self.runs += 1
@@ -94,13 +89,13 @@ _current: LabKernel | None = None
 
 def execute(path: Path, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Run ``nb``, a variant of the lab at ``path``, in this worker's kernel for
-    that lab (started if there is none, or if the last one was another lab's or
-    did not finish its last variant)."""
+    the lab's folder (started if there is none, or if the last one was in
+    another folder or did not finish its last variant)."""
     global _current
-    if _current is not None and (_current.path != path or not _current.alive()):
+    if _current is not None and (_current.folder != path.parent or not _current.alive()):
         close()
     if _current is None:
-        _current = LabKernel(path)
+        _current = LabKernel(path.parent)
     kernel, _current = _current, None  # a variant that raises leaves no kernel behind
     try:
         kernel.execute(nb)
@@ -112,7 +107,7 @@ def execute(path: Path, nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def close(*_: Any) -> None:
-    """Shut down this worker's lab kernel, if it has one."""
+    """Shut down this worker's kernel, if it has one."""
     global _current
     kernel, _current = _current, None
     if kernel is not None:
