@@ -51,9 +51,10 @@ class Deferred(types.ModuleType):
         return getattr(load(self.__name__), attribute)
 
 
-#: Dunder names read from the real module (``from a import *`` reads ``__all__``). ``__path__`` is
-#: the stand-in's own (the real package's folder): ``from a import b`` reads it before it reads ``b``.
-_REAL_DUNDERS = frozenset({"__file__", "__all__", "__version__"})
+#: Dunder names read from the real module (``from a import *`` reads ``__all__``). ``__path__`` and
+#: ``__file__`` are the stand-in's own, the real package's: ``from a import b`` reads ``__path__``
+#: before it reads ``b``, and tools that walk ``sys.modules`` (``inspect.getmodule``) read ``__file__``.
+_REAL_DUNDERS = frozenset({"__all__", "__version__"})
 
 
 def load(name: str = MODULE) -> types.ModuleType:
@@ -92,6 +93,7 @@ def install() -> bool:
             return False
         stand_in = Deferred(MODULE)
         stand_in.__path__ = list(spec.submodule_search_locations)
+        stand_in.__file__ = spec.origin
         stand_in.is_valid_syntax = is_valid_syntax  # type: ignore[attr-defined]
         sys.modules[MODULE] = stand_in
         return True

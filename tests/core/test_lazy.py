@@ -59,7 +59,7 @@ def test_any_other_name_imports_the_real_module(tmp_path, monkeypatch):
     monkeypatch.delitem(sys.modules, lazy.MODULE, raising=False)
     assert lazy.install() and lazy.installed()
     stand_in = sys.modules[lazy.MODULE]
-    assert stand_in.__path__ == [str(package)]
+    assert stand_in.__path__ == [str(package)] and stand_in.__file__ == str(package / "__init__.py")
     assert not hasattr(stand_in, "__wrapped__")  # dunder names stay the stand-in's own: nothing imported
     assert lazy.installed()
     from labkit_fake_slow_module import is_valid_syntax  # what jsonschema does: still the stand-in's
