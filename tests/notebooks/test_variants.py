@@ -47,6 +47,14 @@ def test_the_next_variant_sees_no_name_and_no_resource_of_the_last():
 
 
 @pytest.mark.notebook
+def test_a_failed_check_reports_whichever_test_started_the_kernel(monkeypatch):
+    monkeypatch.setenv("LABKIT_STRICT", "1")  # a test that forgot to unset it starts the kernel
+    variants.close()
+    ran = variants.execute(LAB, notebook('import os\nprint(os.environ.get("LABKIT_STRICT"))'))
+    assert ran.cells[0].outputs[0]["text"].strip() == "None"
+
+
+@pytest.mark.notebook
 def test_a_variant_that_fails_leaves_no_kernel_behind():
     variants.execute(LAB, notebook(FIRST))
     kernel = variants._current
