@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 import botocore.client
 
-from labkit.core import aws, hooks, loopback, names, offline, registry, tls
+from labkit.core import aws, hooks, loopback, names, offline, registry, threadenv, tls
 from labkit.core.aws import ACCOUNT_ID, REGION
 from labkit.core.clock import Clock, clock
 
@@ -160,18 +160,19 @@ def isolate_credentials(region: str = REGION) -> None:
     the shared config and credentials files at an empty file, and turns off
     the EC2 instance metadata lookup (which would otherwise be a network call).
     """
+    environ = threadenv.process()  # the whole process's, even when a handler's thread calls
     for name in _REMOVED_VARIABLES:
-        os.environ.pop(name, None)
-    for name in list(os.environ):
+        environ.pop(name, None)
+    for name in list(environ):
         # AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> would redirect clients.
         if name.startswith("AWS_ENDPOINT_URL"):
-            del os.environ[name]
-    os.environ.update(FAKE_CREDENTIALS)
-    os.environ["AWS_DEFAULT_REGION"] = region
-    os.environ["AWS_REGION"] = region
-    os.environ["AWS_CONFIG_FILE"] = os.devnull
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+            del environ[name]
+    environ.update(FAKE_CREDENTIALS)
+    environ["AWS_DEFAULT_REGION"] = region
+    environ["AWS_REGION"] = region
+    environ["AWS_CONFIG_FILE"] = os.devnull
+    environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    environ["AWS_EC2_METADATA_DISABLED"] = "true"
     # A default session created before this call may hold real credentials.
     boto3.DEFAULT_SESSION = None
 

@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from labkit.core import threadenv
+
 _lock = threading.Lock()
 _ca: Any = None
 _bundle: Path | None = None
@@ -81,7 +83,7 @@ def _trust(ca: Any) -> None:
     parts.append(ca.cert_pem.bytes())
     bundle.write_bytes(b"\n".join(part.rstrip() + b"\n" for part in parts))
     for variable in TRUST_VARIABLES:
-        os.environ[variable] = str(bundle)
+        threadenv.process()[variable] = str(bundle)
     _bundle = bundle
 
 
@@ -89,9 +91,10 @@ def retrust() -> None:
     """Point the trust variables at the bundle again, if something reset the
     environment since the authority was made (``labkit.start()`` calls this)."""
     if _bundle is not None:
+        environ = threadenv.process()
         for variable in TRUST_VARIABLES:
-            if os.environ.get(variable) != str(_bundle):
-                os.environ[variable] = str(_bundle)
+            if environ.get(variable) != str(_bundle):
+                environ[variable] = str(_bundle)
 
 
 def ca_bundle() -> str:

@@ -15,8 +15,8 @@ reach the same emulated account with no server and no copying of state, and
 an invocation costs about as much as any boto3 call (``bench/bench_lambda.py``).
 The price is isolation.
 
-* Environment variables are per thread: :data:`ENVIRON` stands in for
-  ``os.environ``, and the handler's thread sees its environment's variables
+* Environment variables are per thread: :mod:`labkit.core.threadenv` stands
+  in for ``os.environ``, and the handler's thread sees its environment's variables
   over the process's own, while every other thread (the notebook's, a load
   balancer's) sees the process's, untouched. Changing ``os.environ`` from
   another thread during an invocation is therefore safe. A variable the
@@ -50,11 +50,13 @@ import time
 import uuid
 import weakref
 import zipfile
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
+
+from labkit.core import threadenv
 
 from .logs import LambdaLogHandler, LogSink, RoutedStream
 from .model import FunctionSpec
@@ -244,93 +246,12 @@ def lambda_env_vars(spec: FunctionSpec, env: Environment) -> dict[str, str]:
     return variables
 
 
-class ThreadEnviron(MutableMapping[str, str]):
-    """``os.environ`` as each thread should see it.
-
-    A thread that :meth:`enter` gave a view (a handler's thread) reads and
-    writes its view first, then the process's variables; a name set to None
-    in the view is deleted for that thread alone. Every other thread reads and
-    writes the process's variables (``os.environ`` as it was), so an
-    invocation never changes, adds or removes a variable under another
-    thread's feet."""
-
-    def __init__(self, process: MutableMapping[str, str]) -> None:
-        self.process = process
-        self._views: dict[int, dict[str, str | None]] = {}
-
-    def enter(self, view: dict[str, str | None]) -> None:
-        """From now on, this thread sees ``view`` over the process's variables."""
-        self._views[threading.get_ident()] = view
-
-    def leave(self) -> None:
-        self._views.pop(threading.get_ident(), None)
-
-    def _view(self) -> dict[str, str | None] | None:
-        return self._views.get(threading.get_ident())
-
-    def __getitem__(self, name: str) -> str:
-        view = self._view()
-        if view is not None and name in view:
-            value = view[name]
-            if value is None:
-                raise KeyError(name)
-            return value
-        return self.process[name]
-
-    def __setitem__(self, name: str, value: str) -> None:
-        view = self._view()
-        if view is None:
-            self.process[name] = value
-            return
-        for item in (name, value):
-            if not isinstance(item, str):
-                raise TypeError(f"str expected, not {type(item).__name__}")
-        view[name] = value
-
-    def __delitem__(self, name: str) -> None:
-        view = self._view()
-        if view is None:
-            del self.process[name]
-            return
-        self[name]  # noqa: B018  (KeyError if the thread has no such variable)
-        view[name] = None
-
-    def __iter__(self) -> Iterator[str]:
-        view = self._view()
-        if view is None:
-            return iter(list(self.process))
-        names = [name for name in list(self.process) if view.get(name, "") is not None]
-        return iter(names + [name for name, value in view.items() if value is not None and name not in self.process])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def copy(self) -> dict[str, str]:
-        return dict(self)
-
-    def __or__(self, other: Any) -> dict[str, str]:
-        return {**self, **other}
-
-    def __ror__(self, other: Any) -> dict[str, str]:
-        return {**other, **self}
-
-    def __repr__(self) -> str:
-        return f"environ({dict(self)!r})"
-
-
-def thread_environ() -> ThreadEnviron:
-    """The per-thread ``os.environ``, put in place the first time it is asked for."""
-    if not isinstance(os.environ, ThreadEnviron):
-        os.environ = ThreadEnviron(os.environ)  # type: ignore[assignment]  # noqa: B003  (os.getenv reads it too)
-    return os.environ
-
-
 @contextmanager
 def variables_of(env: Environment, env_vars: dict[str, str]) -> Iterator[None]:
     """This thread (the handler's) sees the environment's variables: the
     ones the handler set on earlier invocations, then ``env_vars`` (the
     service's and the function's, which win)."""
-    environ = thread_environ()
+    environ = threadenv.install()
     env.variables.update(env_vars)
     environ.enter(env.variables)
     try:
