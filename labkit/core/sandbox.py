@@ -208,6 +208,12 @@ def share_botocore_data() -> bool:
 
     create_loader.__labkit_shared__ = True  # type: ignore[attr-defined]
     botocore.session.create_loader = create_loader
+    # moto reads each service's model through a loader of its own (moto.core.utils imported
+    # botocore's create_loader by name): a fresh scan of the data folders per service model.
+    import moto.core.utils
+
+    if callable(getattr(moto.core.utils, "create_loader", None)):
+        moto.core.utils.create_loader = create_loader
     return True
 
 

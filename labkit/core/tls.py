@@ -19,6 +19,7 @@ and signs only names asked of a sandbox server.
 from __future__ import annotations
 
 import atexit
+import inspect
 import os
 import shutil
 import ssl
@@ -85,6 +86,58 @@ def _trust(ca: Any) -> None:
     for variable in TRUST_VARIABLES:
         threadenv.process()[variable] = str(bundle)
     _bundle = bundle
+    _reuse_verified_contexts()
+
+
+#: The parameters of urllib3's private ``connection._ssl_wrap_socket_and_match_hostname``
+#: (urllib3 2.x, as tested) that :func:`_reuse_verified_contexts` reads or sets.
+URLLIB3_SEAM_PARAMS = ("sock", "cert_reqs", "ca_certs", "assert_hostname", "ssl_context", "server_hostname")
+
+#: urllib3's arguments that, when set, make a connection ask for more than "verify against the bundle".
+_OTHER_TLS_ARGUMENTS = ("ca_cert_dir", "ca_cert_data", "cert_file", "key_file", "key_password", "assert_fingerprint",
+                        "ssl_version", "ssl_minimum_version", "ssl_maximum_version")
+_verified: dict[str, ssl.SSLContext] = {}
+
+
+def _verified_context(bundle: str) -> ssl.SSLContext:
+    """One client context that verifies against ``bundle``, made as urllib3 makes it for each connection."""
+    with _lock:
+        context = _verified.get(bundle)
+        if context is None:
+            from urllib3.util.ssl_ import create_urllib3_context
+
+            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            context.load_verify_locations(bundle)
+            _verified[bundle] = context
+        return context
+
+
+def _reuse_verified_contexts() -> None:
+    """urllib3 (under requests) makes a new SSL context for every connection and
+    loads the whole CA file into it: some 60 ms of CPU per connection for this
+    bundle, most of an HTTPS request to a local plane. A connection that only
+    verifies against labkit's bundle reuses one context that has it loaded."""
+    try:
+        import urllib3.connection as connection
+        from urllib3.util.ssl_ import resolve_cert_reqs
+    except ImportError:
+        return
+    original = getattr(connection, "_ssl_wrap_socket_and_match_hostname", None)
+    if original is None or getattr(original, "__labkit_original__", None) is not None:
+        return
+    if not set(URLLIB3_SEAM_PARAMS) <= set(inspect.signature(original).parameters):
+        return  # urllib3 moved: every connection loads the bundle again (slower, still verified); a test says so
+
+    def wrap(sock: Any, **kwargs: Any) -> Any:
+        bundle = kwargs.get("ca_certs")
+        if (_bundle is not None and bundle == str(_bundle) and kwargs.get("ssl_context") is None
+                and kwargs.get("assert_hostname") is None and not any(kwargs.get(k) for k in _OTHER_TLS_ARGUMENTS)
+                and resolve_cert_reqs(kwargs.get("cert_reqs")) == ssl.CERT_REQUIRED):
+            kwargs.update(ssl_context=_verified_context(bundle), ca_certs=None)
+        return original(sock, **kwargs)
+
+    wrap.__labkit_original__ = original  # type: ignore[attr-defined]
+    connection._ssl_wrap_socket_and_match_hostname = wrap
 
 
 def retrust() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -68,3 +69,43 @@ def test_garbage_on_the_tls_port_does_not_stop_the_server(secure):
         raw.sendall(b"GET / HTTP/1.1\r\n\r\n")  # plain text to a TLS port
         raw.recv(100)
     assert requests.get(f"https://{NAME}/", timeout=5).status_code == 200
+
+
+def test_connections_share_one_verifying_context_and_still_refuse_a_stranger(secure, lab):
+    """urllib3 loads the whole bundle into a new context per connection; labkit
+    lends it one context with the bundle loaded (a patch of urllib3's private
+    _ssl_wrap_socket_and_match_hostname, checked here: if urllib3 moves it, this
+    fails and connections are only slower). Verification is unchanged."""
+    import trustme
+    import urllib3.connection
+
+    assert getattr(urllib3.connection._ssl_wrap_socket_and_match_hostname, "__labkit_original__", None) is not None
+    for _ in range(3):
+        with requests.Session() as session:  # a new connection each time
+            assert session.get(f"https://{NAME}/x", timeout=5).status_code == 200
+    assert list(tls._verified) == [tls.ca_bundle()]
+    # A server whose certificate comes from another authority is refused, as before.
+    stranger = trustme.CA().issue_cert("stranger.tls-test.example.net")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    stranger.configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve_once() -> None:
+        connection, _ = listener.accept()
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()  # the client refused the certificate: what this test wants
+
+    server = threading.Thread(target=serve_once, daemon=True)
+    server.start()
+    address = names.allocate_address("test")
+    names.bind(address, 443, listener.getsockname()[1])
+    names.claim("test-stranger", lambda host: [address] if host == "stranger.tls-test.example.net" else None)
+    try:
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get("https://stranger.tls-test.example.net/", timeout=5)
+    finally:
+        names.unclaim("test-stranger")
+        server.join(5)
+        listener.close()
