@@ -25,8 +25,10 @@ run and the executed copy of :mod:`tests.notebooks.executions`.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -60,6 +62,8 @@ HONEYPOT_SECRET = "honeypot-secret-that-must-never-be-sent"
 # pytest-xdist workers inherit the environment set up by the main process: reuse it.
 _inherited = os.environ.get("LABKIT_TEST_HOME")
 HOME = Path(_inherited) if _inherited else Path(tempfile.mkdtemp(prefix="labkit-home-"))
+if not _inherited:  # the process that made it removes it when the run ends (workers end first)
+    atexit.register(shutil.rmtree, HOME, True)
 (HOME / ".aws").mkdir(exist_ok=True)
 (HOME / ".aws" / "credentials").write_text(
     f"[default]\naws_access_key_id = {HONEYPOT_KEY}\naws_secret_access_key = {HONEYPOT_SECRET}\n"

@@ -22,9 +22,15 @@ CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
-playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright is in requirements.txt: make test installs it")
+# Missing tools fail the run with what to do (make test installs both), as the book's browser tests do.
+try:
+    import playwright.sync_api as playwright_api
+except ImportError:
+    pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)",
+                pytrace=False)
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"no Chromium at {CHROMIUM}: scripts/ensure-chromium.sh installs it", allow_module_level=True)
+    pytest.fail(f"Chromium is not installed ({CHROMIUM} is missing): run `bash scripts/ensure-chromium.sh` "
+                "(Debian's chromium), or set LABKIT_CHROMIUM to a Chromium executable", pytrace=False)
 
 QUESTIONS = [
     question("Which queue type keeps order within a message group?",

@@ -46,7 +46,10 @@ def python_answer(requests, duration, memory, per_million, per_gb_s, free, ec2, 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError:
+        pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)")
     if not shutil.which(CHROMIUM):
         pytest.fail(f"no Chromium at {CHROMIUM}: run `bash scripts/ensure-chromium.sh` (Debian's chromium package)")
     with sync_api.sync_playwright() as playwright:
