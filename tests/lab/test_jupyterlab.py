@@ -34,12 +34,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.browser import CHROMIUM, playwright_or_fail
+from tests.support.browser import CHROMIUM_ARGS as BROWSER_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
-CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
 #: Chromium's switches for a headless run as root that makes no request of its own.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-default-apps", "--metrics-recording-only"]
+CHROMIUM_ARGS = [*BROWSER_ARGS, "--disable-default-apps", "--metrics-recording-only"]
 #: The lab that runs, and the walkthrough that opens from the other folder.
 LAB = "labs/sqs.ipynb"
 WALKTHROUGH = "notebooks/sqs.ipynb"
@@ -47,15 +48,7 @@ WALKTHROUGH = "notebooks/sqs.ipynb"
 STEP_TIMEOUT_MS = 120_000
 
 pytestmark = pytest.mark.notebook
-# Missing tools fail the run with what to do (make test installs both), as the book's browser tests do.
-try:
-    import playwright.sync_api as playwright_api
-except ImportError:
-    pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)",
-                pytrace=False)
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"Chromium is not installed ({CHROMIUM} is missing): run `bash scripts/ensure-chromium.sh` "
-                "(Debian's chromium), or set LABKIT_CHROMIUM to a Chromium executable", pytrace=False)
+playwright_api = playwright_or_fail()  # missing tools fail the run with what to do (make test installs both)
 
 
 def lab_flags() -> list[str]:

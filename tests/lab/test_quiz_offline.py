@@ -11,26 +11,12 @@ answers a question, and checks what the page asked for and what it threw.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from labkit.notebook.quizzes import question, quiz_parts
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
 
-CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-# Missing tools fail the run with what to do (make test installs both), as the book's browser tests do.
-try:
-    import playwright.sync_api as playwright_api
-except ImportError:
-    pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)",
-                pytrace=False)
-if not Path(CHROMIUM).exists():
-    pytest.fail(f"Chromium is not installed ({CHROMIUM} is missing): run `bash scripts/ensure-chromium.sh` "
-                "(Debian's chromium), or set LABKIT_CHROMIUM to a Chromium executable", pytrace=False)
+playwright_api = playwright_or_fail()  # missing tools fail the run with what to do (make test installs both)
 
 QUESTIONS = [
     question("Which queue type keeps order within a message group?",
