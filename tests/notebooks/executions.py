@@ -190,6 +190,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     counts = report.when == "call" or report.outcome != "passed"  # setup and teardown count if they fail
     if isinstance(item, _nbval_cell_class()) and counts and item.stash.get(_OUTCOME, "passed") != "failed":
         item.stash[_OUTCOME] = report.outcome
+    if isinstance(item, Rerun) and report.when == "setup" and report.outcome != "passed":
+        # Its runtest never runs (nbval's kernel did not start, say): say so to whoever
+        # waits for this notebook (the book's build), rather than let it wait its full timeout.
+        _save(item.notebook, FAILED)
     return report
 
 
