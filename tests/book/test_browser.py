@@ -30,7 +30,6 @@ import contextlib
 import functools
 import hashlib
 import http.server
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 from tests.book.conftest import Build
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
 #: With test_book.py: one worker, one build.
@@ -48,10 +48,8 @@ GROUP = "book"
 
 pytestmark = pytest.mark.notebook
 
-CHROMIUM = Path(os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium"))
 #: Headless, and none of Chromium's own background traffic (updates, sync, safe browsing).
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = ["--headless", *CHROMIUM_ARGS]
 AXE = ROOT / "tests" / "browser" / "vendor" / "axe-core" / "axe.min.js"
 AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
 ARTEFACTS = ROOT / "test-artifacts" / "browser"
@@ -126,16 +124,8 @@ def origin(build: Build) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is not installed ({CHROMIUM} is missing), and the browser tests of the book need it. "
-                    "Run `bash scripts/ensure-chromium.sh` (as root it installs Debian's chromium; or "
-                    "`sudo apt-get install chromium`), or set LABKIT_CHROMIUM to a Chromium executable. "
-                    "`make test` installs it.")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)")
-    with sync_playwright() as playwright:
+    sync_api = playwright_or_fail()
+    with sync_api.sync_playwright() as playwright:
         # Playwright starts it with a fresh, empty profile (user data directory) of its own.
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
         yield chromium

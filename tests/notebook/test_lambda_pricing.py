@@ -10,18 +10,15 @@ browser makes no request at all (any request fails the test).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 
 import pytest
 
 from labkit.notebook import compute_pricing
 from labkit.notebook import lambda_pricing as pricing
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
 
-CHROMIUM = os.environ.get("LABKIT_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = ["--headless", *CHROMIUM_ARGS]
 
 #: (requests, duration ms, memory MB, $ per million, $ per GB-s, free tier, EC2 $/h, instances)
 WORKLOADS = [
@@ -46,12 +43,7 @@ def python_answer(requests, duration, memory, per_million, per_gb_s, free, ec2, 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        import playwright.sync_api as sync_api
-    except ImportError:
-        pytest.fail("Playwright is not installed: run `.venv/bin/pip install -r requirements.txt` (make test does)")
-    if not shutil.which(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: run `bash scripts/ensure-chromium.sh` (Debian's chromium package)")
+    sync_api = playwright_or_fail()
     with sync_api.sync_playwright() as playwright:
         # Playwright gives the browser a fresh profile of its own.
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
