@@ -10,11 +10,7 @@ if [ -x "$CHROMIUM" ]; then
 fi
 echo "==> Chromium ($CHROMIUM) is missing: the browser tests of the book need it"
 if command -v apt-get >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) && exit 0
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) && exit 0
-  fi
+  bash "$(dirname "$0")/apt-install.sh" chromium && exit 0
   echo "Install it, then run make test again:  sudo apt-get install chromium" >&2
 else
   echo "Install Chromium and set LABKIT_CHROMIUM to its executable, then run make test again." >&2

@@ -8,11 +8,7 @@ if command -v dot >/dev/null 2>&1; then
 fi
 echo "==> Graphviz (dot) is missing: the architecture diagrams need it"
 if command -v apt-get >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) && exit 0
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) && exit 0
-  fi
+  bash "$(dirname "$0")/apt-install.sh" graphviz && exit 0
   echo "Install it, then run make again:  sudo apt-get install graphviz" >&2
 elif command -v brew >/dev/null 2>&1; then
   echo "Install it, then run make again:  brew install graphviz" >&2
