@@ -4,7 +4,8 @@ A plane's behaviour is a function first (a request in, an answer out); when a
 learner's client needs a real address (a Redis or Memcached client, a
 database driver), :class:`LoopbackServer` serves that function on 127.0.0.1.
 Every server started here is tracked, so ``lab.reset()`` can stop them all and
-a test can prove that none is left listening.
+a test can prove that none is left listening. In the browser edition no server
+starts: :class:`~labkit.core.platform.BrowserGap` names the gap instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import socketserver
 import threading
 import weakref
 from typing import Any
+
+from labkit.core import platform
 
 HOST = "127.0.0.1"
 
@@ -43,6 +46,8 @@ class LoopbackServer:
     def __init__(self, handler_class: type[socketserver.BaseRequestHandler], *, port: int = 0,
                  name: str = "server", server_class: type[socketserver.TCPServer] | None = None,
                  configure: Any = None) -> None:
+        platform.require_local(f"A server listening on 127.0.0.1 ({name})",
+                               "a browser tab can neither listen on a port nor start the thread that serves it")
         cls = server_class or _TCPServer
         server = cls((HOST, port), handler_class, bind_and_activate=False)
         server.allow_reuse_address = True

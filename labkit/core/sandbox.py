@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 import botocore.client
 
-from labkit.core import aws, hooks, loopback, names, offline, registry, threadenv, tls
+from labkit.core import aws, hooks, loopback, names, nocrypto, offline, platform, registry, threadenv, tls
 from labkit.core.aws import ACCOUNT_ID, REGION
 from labkit.core.clock import Clock, clock
 
@@ -235,6 +235,8 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     names.install()
     tls.retrust()
     if _MOCK is None:
+        if platform.in_browser():
+            nocrypto.install()  # moto imports cryptography, which the browser lacks (a no-op when it is there)
         share_botocore_data()
         from moto import mock_aws  # imported here: it takes ~0.2 s
 

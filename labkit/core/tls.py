@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from labkit.core import threadenv
+from labkit.core import platform, threadenv
 
 _lock = threading.Lock()
 _ca: Any = None
@@ -45,6 +45,8 @@ def authority() -> Any:
     global _ca
     with _lock:
         if _ca is None:
+            platform.require_local("HTTPS served by the sandbox (its local certificate authority)",
+                                   "a browser tab cannot serve HTTPS, and the browser edition has no cryptography package")
             import trustme  # imported on first HTTPS use: labs without it never pay for it
 
             _ca = trustme.CA(organization_name="labkit sandbox")

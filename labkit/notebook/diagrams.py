@@ -35,6 +35,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit.core import platform
+
 #: One icon per service: key -> "module:Class" inside the ``diagrams`` package.
 ICONS: dict[str, str] = {
     "users": "aws.general:Users",
@@ -92,6 +94,13 @@ INSTALL_HINT = (
     "Graphviz's `dot` program is not installed, so this diagram cannot be drawn. "
     "Install it (Debian/Ubuntu: `sudo apt-get install graphviz`; macOS: `brew install graphviz`; "
     "conda: `conda install graphviz`), then re-run this cell. Nothing else in the lab needs it."
+)
+
+#: What the browser edition shows instead of a diagram: a browser tab cannot run Graphviz.
+BROWSER_HINT = (
+    "The browser edition does not draw diagrams: Graphviz's `dot` is a program, and a browser tab cannot run it. "
+    "The alt text below says what the diagram shows; the chapter's page in the book has the drawn figures, "
+    "and the local edition draws this one from your own resources."
 )
 
 
@@ -167,6 +176,8 @@ def placeholder_if_no_graphviz(title: str, alt: str, require_graphviz: bool | No
     ``LABKIT_REQUIRE_GRAPHVIZ`` environment variable, set by the book build),
     :class:`GraphvizMissing`.
     """
+    if platform.in_browser():
+        return Figure(title, alt, None, BROWSER_HINT)
     if graphviz_available():
         return None
     if require_graphviz is None:
@@ -211,6 +222,8 @@ def draw(
             if end not in known:
                 raise KeyError(f"edge {edge!r} names {end!r}, which is not in nodes")
     for kind, _ in nodes.values():
+        if platform.in_browser() and kind in {**ICONS, **SHAPES}:
+            continue  # nothing is drawn there (BROWSER_HINT): the kind is known, no need to import its icon
         icon(kind)  # fail early on an unknown service key
     placeholder = placeholder_if_no_graphviz(title, alt, require_graphviz)
     if placeholder is not None:

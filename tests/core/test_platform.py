@@ -1,0 +1,79 @@
+"""Browser mode (labkit.core.platform): chosen by itself under Pyodide, by
+LABKIT_BROWSER_MODE in tests; what needs a server, a thread or a certificate
+says so, naming the gap and the local edition, instead of failing deep inside."""
+
+from __future__ import annotations
+
+import socketserver
+
+import pytest
+
+import labkit
+from labkit.core import loopback, platform, tls
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    monkeypatch.setenv(platform.VARIABLE, "1")
+
+
+def test_browser_mode_follows_pyodide_and_the_variable(monkeypatch):
+    monkeypatch.delenv(platform.VARIABLE, raising=False)
+    assert not platform.in_browser() and platform.edition() == "local"
+    platform.require_local("anything")  # locally: nothing to say
+    monkeypatch.setattr(platform.sys, "platform", "emscripten")
+    assert platform.in_browser() and platform.edition() == "browser"
+    monkeypatch.setattr(platform.sys, "platform", "linux")
+    for value, expected in (("1", True), ("true", True), ("0", False), ("", False)):
+        monkeypatch.setenv(platform.VARIABLE, value)
+        assert platform.in_browser() is expected
+
+
+def test_a_gap_names_what_and_the_local_edition(browser):
+    with pytest.raises(labkit.NotEmulated) as caught:
+        platform.require_local("A DNS server", "a browser tab cannot listen on a port")
+    assert isinstance(caught.value, platform.BrowserGap)
+    message = str(caught.value)
+    assert message.startswith("A DNS server is not available in the browser edition")
+    assert "cannot listen on a port" in message and "local edition" in message
+
+
+class _Echo(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.sendall(self.request.recv(100))
+
+
+def test_no_server_starts_in_the_browser(browser):
+    before = loopback.live_servers()
+    with pytest.raises(platform.BrowserGap, match=r"A server listening on 127.0.0.1 \(echo\)"):
+        loopback.LoopbackServer(_Echo, name="echo")
+    assert loopback.live_servers() == before
+
+
+def test_a_server_starts_locally(monkeypatch):
+    monkeypatch.delenv(platform.VARIABLE, raising=False)
+    server = loopback.LoopbackServer(_Echo, name="echo")
+    try:
+        assert server.running and server.port
+    finally:
+        server.stop()
+
+
+def test_no_certificate_authority_in_the_browser(browser, monkeypatch):
+    monkeypatch.setattr(tls, "_ca", None)
+    with pytest.raises(platform.BrowserGap, match="HTTPS served by the sandbox"):
+        tls.authority()
+    assert tls._ca is None
+
+
+def test_diagrams_show_their_alt_text_in_the_browser(browser, monkeypatch):
+    from labkit.notebook import diagrams
+
+    monkeypatch.setattr(diagrams, "graphviz_available", lambda: True)  # even where dot exists, the browser has none
+    figure = diagrams.draw("Orders", alt="A producer sends orders to a queue.",
+                           nodes={"p": ("client", "producer"), "q": ("sqs", "orders")}, edges=[("p", "q")],
+                           require_graphviz=True)
+    assert figure.png is None and figure.problem == diagrams.BROWSER_HINT
+    assert "A producer sends orders to a queue." in figure._repr_html_()
+    with pytest.raises(KeyError, match="no icon for 'sqss'"):
+        diagrams.draw("Typo", alt="x", nodes={"q": ("sqss", "orders")})

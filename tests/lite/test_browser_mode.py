@@ -1,0 +1,112 @@
+"""The browser edition's claim, tested without a browser.
+
+A notebook declares the editions it runs in (``metadata["labkit"]["editions"]``:
+``"local"``, and ``"browser"`` when it runs in JupyterLite). Every notebook
+that declares ``"browser"`` runs here, top to bottom (a lab's source, so every
+check must pass), in a CPython process that behaves like Pyodide
+(:mod:`tests.lite.pyodide_like`): browser mode on, no threads, no sockets, no
+subprocesses, no Graphviz, no ``cryptography`` or ``trustme``. A claim is
+therefore always tested; ``tests/lite/test_lite.py`` runs the same notebooks
+in a real browser.
+
+The harness itself is tested first: each thing it takes away is really gone
+in its process, so a notebook that passes here did not need it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.lite import pyodide_like
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "labs").glob("*.ipynb"))
+
+# Each notebook is a process of its own, long and independent: one xdist slot each (tests/harness.py).
+SPREAD = True
+
+
+def editions(path: Path) -> list[str]:
+    return list(json.loads(path.read_text())["metadata"].get("labkit", {}).get("editions", []))
+
+
+BROWSER = [path for path in NOTEBOOKS if "browser" in editions(path)]
+
+
+def test_every_notebook_declares_its_editions():
+    for path in NOTEBOOKS:
+        declared = editions(path)
+        assert declared, f"{path.relative_to(ROOT)}: no metadata.labkit.editions"
+        assert declared[0] == "local" and set(declared) <= {"local", "browser"} and len(set(declared)) == len(declared), (
+            f"{path.relative_to(ROOT)}: editions {declared} (expected ['local'] or ['local', 'browser'])")
+
+
+def test_the_sqs_chapter_runs_in_the_browser():
+    assert {ROOT / "notebooks" / "sqs.ipynb", ROOT / "labs" / "sqs.ipynb"} <= set(BROWSER)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", BROWSER, ids=[f"{p.parent.name}/{p.stem}" for p in BROWSER])
+def test_a_browser_notebook_runs_where_pyodide_would(path):
+    run = pyodide_like.run(path)
+    assert run.ok, run.failure()
+    code_cells = [i for i, cell in enumerate(nbformat.read(path, as_version=4).cells) if cell.cell_type == "code"]
+    assert [cell["cell"] for cell in run.cells] == code_cells, "every code cell ran"
+
+
+PROBE = r'''
+import errno, os, shutil, socket, subprocess, sys, threading
+
+def fails(action, kind, text=""):
+    try:
+        action()
+    except kind as error:
+        assert text in str(error), (text, str(error))
+        return type(error).__name__ + ": " + str(error)
+    raise AssertionError(f"{action} did not fail")
+
+report = {
+    "thread": fails(lambda: threading.Thread(target=print).start(), RuntimeError, "can't start new thread"),
+    "listen": fails(lambda: socket.socket().listen(), OSError, "Operation not supported"),
+    "bind": fails(lambda: socket.socket().bind(("127.0.0.1", 0)), OSError),
+    "connect": fails(lambda: socket.create_connection(("127.0.0.1", 9), timeout=1), OSError),
+    "subprocess": fails(lambda: subprocess.run(["true"]), OSError),
+    "cryptography": fails(lambda: __import__("cryptography.x509"), ImportError),
+    "trustme": fails(lambda: __import__("trustme"), ImportError),
+    "dot": shutil.which("dot"),
+    "mode": os.environ.get("LABKIT_BROWSER_MODE"),
+}
+import labkit.core.platform
+report["in_browser"] = labkit.core.platform.in_browser()
+print("@@probe " + __import__("json").dumps(report))
+'''
+
+
+def test_the_harness_takes_away_what_pyodide_lacks(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(notebook, path)
+    run = pyodide_like.run(path)
+    assert run.ok, run.failure()
+    line = next(line for line in run.output.splitlines() if line.startswith("@@probe "))
+    report = json.loads(line[len("@@probe "):])
+    assert report["dot"] is None and report["mode"] == "1" and report["in_browser"] is True
+    assert "138" in report["listen"] and "cryptography" in report["cryptography"], report
+
+
+def test_the_harness_reports_a_failing_cell(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("import threading\nthreading.Timer(1, print).start()"),
+        nbformat.v4.new_code_cell("never = True"),
+    ])
+    path = tmp_path / "thread.ipynb"
+    nbformat.write(notebook, path)
+    run = pyodide_like.run(path)
+    assert not run.ok
+    assert [cell["ok"] for cell in run.cells] == [True, False], "the run stops at the first failure"
+    assert "can't start new thread" in run.cells[1]["error"]
