@@ -21,8 +21,9 @@ IPython's ``InteractiveShell`` with its history thread off, which gives them
 here uses the network.
 
 Run it as ``python tests/lite/pyodide_like.py NOTEBOOK``; it prints one JSON
-line per code cell on stdout, then exits 0 if every cell ran, 1 if one failed
-(the run stops at the first failure, as a browser user would).
+line per code cell on stdout and the top-level modules the cells imported,
+then exits 0 if every cell ran, 1 if one failed (the run stops at the first
+failure, as a browser user would).
 :func:`run` starts that process and returns what it printed.
 """
 
@@ -117,27 +118,29 @@ def _shell() -> object:
 
 
 def _main(path: str) -> int:
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]  # plain json: the harness imports little
     os.chdir(Path(path).resolve().parent)  # a notebook runs in its folder, as in JupyterLite
     shell = _shell()
     restrict()
+    before = set(sys.modules)
     failed = False
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
             continue
-        result = shell.run_cell(cell.source, store_history=False)  # type: ignore[attr-defined]
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        result = shell.run_cell(source, store_history=False)  # type: ignore[attr-defined]
         error = result.error_before_exec or result.error_in_exec
         record = {"cell": index, "ok": error is None}
         if error is not None:
             record["error"] = f"{type(error).__name__}: {error}"
-            record["source"] = cell.source[:300]
+            record["source"] = source[:300]
         sys.__stdout__.write("\n@@cell " + json.dumps(record) + "\n")
         sys.__stdout__.flush()
         if error is not None:
             failed = True
             break
+    imported = sorted({name.split(".", 1)[0] for name in set(sys.modules) - before})
+    sys.__stdout__.write("\n@@modules " + json.dumps(imported) + "\n")
     return 1 if failed else 0
 
 
@@ -150,6 +153,8 @@ class Run:
     returncode: int
     cells: list[dict] = field(default_factory=list)
     output: str = ""
+    #: The top-level modules the cells imported (beyond what the harness and IPython had imported).
+    modules: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -173,7 +178,8 @@ def run(notebook: Path, *, env: dict[str, str] | None = None, timeout: float = T
                              capture_output=True, text=True, env=environ, timeout=timeout, cwd=ROOT)
     output = process.stdout + process.stderr
     cells = [json.loads(line[len("@@cell "):]) for line in process.stdout.splitlines() if line.startswith("@@cell ")]
-    return Run(Path(notebook), process.returncode, cells, output)
+    modules = [json.loads(line[len("@@modules "):]) for line in process.stdout.splitlines() if line.startswith("@@modules ")]
+    return Run(Path(notebook), process.returncode, cells, output, modules[-1] if modules else [])
 
 
 if __name__ == "__main__":

@@ -15,7 +15,10 @@ in its process, so a notebook that passes here did not need it.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -28,6 +31,38 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "labs"
 
 # Each notebook is a process of its own, long and independent: one xdist slot each (tests/harness.py).
 SPREAD = True
+
+
+#: What the browser site installs for labkit (helper packages of the kernel aside).
+REQUIREMENTS = ROOT / "lite" / "requirements.txt"
+
+#: Modules the site has without lite/requirements.txt: the kernel's (IPython and what it brings) and labkit's own wheel.
+#: (cryptography and rfc3987_syntax: labkit's stand-ins; cython_runtime: made by a compiled module's loader,
+#: whose pure-Python fallback the browser uses.)
+KERNEL_MODULES = {"IPython", "labkit", "cryptography", "rfc3987_syntax", "cython_runtime"}
+
+
+def required() -> dict[str, str]:
+    """lite/requirements.txt as {normalized distribution name: version}."""
+    pins = {}
+    for line in REQUIREMENTS.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version
+    return pins
+
+
+def distributions_of(modules: list[str]) -> dict[str, set[str]]:
+    """The installed distributions that provide ``modules`` (standard library and kernel modules left out)."""
+    provided = importlib.metadata.packages_distributions()
+    found: dict[str, set[str]] = {}
+    for module in modules:
+        if module in sys.stdlib_module_names or module.startswith("_") or module in KERNEL_MODULES:
+            continue
+        for name in provided.get(module, [f"<no distribution provides {module}>"]):
+            found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), set()).add(module)
+    return found
 
 
 def editions(path: Path) -> list[str]:
@@ -56,6 +91,20 @@ def test_a_browser_notebook_runs_where_pyodide_would(path):
     assert run.ok, run.failure()
     code_cells = [i for i, cell in enumerate(nbformat.read(path, as_version=4).cells) if cell.cell_type == "code"]
     assert [cell["cell"] for cell in run.cells] == code_cells, "every code cell ran"
+    pins = required()
+    missing = {name: modules for name, modules in distributions_of(run.modules).items() if name not in pins}
+    assert not missing, f"imported in the browser but not in lite/requirements.txt: {missing}"
+    for name in pins:
+        assert importlib.metadata.version(name) == pins[name], f"lite/requirements.txt pins {name} to another version than .venv"
+    assert not {"diagrams", "graphviz", "trustme", "nbclient", "nbformat"} & set(run.modules), "local-only imports stay lazy"
+
+
+def test_the_requirements_are_what_the_browser_notebooks_import_and_nothing_else():
+    """Every pin is used by some browser notebook or by a pinned distribution (checked by the runs above);
+    here: the file is well formed and names no compiled-only package."""
+    pins = required()
+    assert pins and all(re.fullmatch(r"[0-9][0-9a-z.+]*", version) for version in pins.values()), pins
+    assert not {"cryptography", "trustme", "cffi", "diagrams", "graphviz"} & set(pins)
 
 
 PROBE = r'''
