@@ -177,6 +177,17 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
+#: A group named with this prefix (an ``xdist_group`` mark) is handed out after every other
+#: group: work that waits for the rest of the run (reading the built book, in shards).
+RUN_LAST = "last:"
+
+
+def _runs_last(item: pytest.Item) -> bool:
+    mark = item.get_closest_marker("xdist_group")
+    name = (mark.kwargs.get("name") or (mark.args[0] if mark.args else "")) if mark else ""
+    return str(name).startswith(RUN_LAST)
+
+
 def _is_book(item: pytest.Item) -> bool:
     return Path(str(item.path)).is_relative_to(ROOT / "tests" / "book")
 
@@ -194,7 +205,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     Order (pytest-xdist hands out groups in this order): the notebooks first,
     longest (the labs) first; then the book, which is built from the notebooks'
     executed copies and so waits for them; then the other tests that execute a
-    notebook; then everything else.
+    notebook; then everything else; last, the groups named with :data:`RUN_LAST`
+    (the built book's pages, read in shards by workers done with the rest).
     """
     executions.add_reruns(items)
     for item in items:
@@ -207,6 +219,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def rank(indexed: tuple[int, pytest.Item]) -> tuple[int, int, int]:
         index, item = indexed
+        if _runs_last(item):
+            return (4, 0, index)
         if executions.is_notebook_item(item):
             return (0, 0 if "/labs/" in f"/{item.nodeid}" else 1, index)
         if _is_book(item):

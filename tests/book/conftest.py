@@ -1,8 +1,9 @@
 """The book, built once for every module that reads it.
 
-One build, into a temporary folder, serves ``test_book.py`` and
-``test_browser.py``: both modules set ``GROUP = "book"`` so that they run on
-one worker (see ``tests/harness.py``), and this fixture is session-scoped.
+One build per test run, into the run's temporary folder, serves
+``test_book.py`` and ``test_browser.py``, whose pages are read in shards on
+several workers at once: the first worker to need the build makes it, and the
+others wait for it and read it (:func:`build_once`).
 The notebooks in ``notebooks/`` and ``labs/`` are not executed again: in a run
 that also runs them under nbval (``make test``), their executed copies (see
 ``tests/notebooks/executions.py``) are put into the build's execution cache
@@ -17,6 +18,7 @@ leaves it unset, so it always builds afresh.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -82,20 +84,32 @@ def existing_build(html: Path) -> Build:
     return Build(html.resolve(), log="", cache=html.parent / ".jupyter_cache", prefilled={})
 
 
-@pytest.fixture(scope="session")
-def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Build:
-    if os.environ.get(BOOK_HTML):
-        return existing_build(Path(os.environ[BOOK_HTML]))
-    out = tmp_path_factory.mktemp("book")
-    cache_dir = out / "_build" / ".jupyter_cache"
-    # The notebooks nbval runs in this session (on any worker): wait for their copies.
-    in_session = sorted({executions.relative(item.path) for item in request.session.items
-                         if executions.is_notebook_item(item)})
+def build_once(in_session: list[str], folder: Path) -> Build:
+    """Build the book into ``folder`` from the executed copies of ``in_session``, or read
+    the build another worker of this run made there. The first worker to ask builds,
+    holding a lock on the folder; the others wait for it and read its record (a failed
+    build fails them all with its message, without building again)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    record = folder / "build.json"
+    with (folder / "build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.exists():
+            record.write_text(json.dumps(_build(in_session, folder)), encoding="utf-8")
+    made = json.loads(record.read_text(encoding="utf-8"))
+    if made.get("failure"):
+        pytest.fail(made["failure"])
+    prefilled = {notebook: (pk, hashkey) for notebook, (pk, hashkey) in made["prefilled"].items()}
+    return Build(Path(made["html"]), made["log"], Path(made["cache"]), prefilled)
+
+
+def _build(in_session: list[str], out: Path) -> dict[str, object]:
+    """The build's record: where it is and its log, or why there is none."""
     statuses = executions.wait_for(in_session, WAIT_FOR_NOTEBOOKS)
     unfinished = {nb: status for nb, status in statuses.items() if status != executions.PASSED}
     if unfinished:
-        pytest.fail("the book is built from the notebooks' runs under nbval, and these did not pass "
-                    f"(see their own failures): {json.dumps(unfinished)}")
+        return {"failure": "the book is built from the notebooks' runs under nbval, and these did not pass "
+                           f"(see their own failures): {json.dumps(unfinished)}"}
+    cache_dir = out / "_build" / ".jupyter_cache"
     prefilled = prefill(cache_dir, in_session)
     jb = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run(
@@ -103,7 +117,17 @@ def build(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         capture_output=True, text=True, env={**os.environ, "LABKIT_REQUIRE_GRAPHVIZ": "1"},
     )
     log = result.stdout + result.stderr
-    assert result.returncode == 0, "jupyter-book build failed:\n" + log[-6000:]
-    return Build(out / "_build" / "html", log, cache_dir, prefilled)
+    if result.returncode != 0:
+        return {"failure": "jupyter-book build failed:\n" + log[-6000:]}
+    return {"html": str(out / "_build" / "html"), "log": log, "cache": str(cache_dir), "prefilled": prefilled}
 
 
+@pytest.fixture(scope="session")
+def build(request: pytest.FixtureRequest) -> Build:
+    """The book, built once per run however many workers read it (see :func:`build_once`)."""
+    if os.environ.get(BOOK_HTML):
+        return existing_build(Path(os.environ[BOOK_HTML]))
+    # The notebooks nbval runs in this session (on any worker): the build waits for their copies.
+    in_session = sorted({executions.relative(item.path) for item in request.session.items
+                         if executions.is_notebook_item(item)})
+    return build_once(in_session, executions.executed_dir().parent / "book")

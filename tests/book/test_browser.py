@@ -1,8 +1,9 @@
 """The built book, read in a real browser: Debian's Chromium, driven by Playwright.
 
 Every page of the build (``tests/book/conftest.py``, shared with
-``test_book.py``) is served on 127.0.0.1 and visited once, in one loop, by one
-browser. Each visit records what the tests below then judge:
+``test_book.py``) is served on 127.0.0.1 and visited once, by a browser loop
+over one of :data:`SHARDS` shards of the pages (on as many workers, when the run
+has them). Each visit records what the tests below then judge:
 
 - the console: no error, no uncaught exception;
 - the network: no request leaves loopback (any other address is blocked and
@@ -40,11 +41,15 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import pytest
 
 from tests.book.conftest import Build
+from tests.harness import RUN_LAST
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
 
 ROOT = Path(__file__).resolve().parents[2]
-#: With test_book.py: one worker, one build.
+#: With test_book.py: one build, read by the tests of this module that need no shard.
 GROUP = "book"
+#: Every page is visited once, in one of this many shards; each shard is a browser loop of
+#: its own, on a worker of its own when the run has several (the build is shared by all).
+SHARDS = 3
 
 pytestmark = pytest.mark.notebook
 
@@ -323,14 +328,28 @@ def finish(session: Session, page: object, result: Visit, artefacts: Path = ARTE
 TABS = 2
 
 
+def shard_of(names: list[str], shard: int) -> list[str]:
+    """The pages of one shard: every SHARDS-th page of the sorted list, from the ``shard``-th."""
+    return names[shard::SHARDS]
+
+
+@pytest.fixture(scope="module", params=[
+    # Its own group: the harness hands the shards out last, to workers done with everything else.
+    pytest.param(shard, id=f"shard{shard}", marks=pytest.mark.xdist_group(f"{RUN_LAST}{shard}"))
+    for shard in range(SHARDS)])
+def shard(request: pytest.FixtureRequest) -> int:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def visits(build: Build, session: Session) -> dict[str, Visit]:
+def visits(build: Build, session: Session, shard: int) -> dict[str, Visit]:
+    """Every page of the shard, visited once."""
     axe = axe_source()
     tabs = [session.context.new_page() for _ in range(TABS)]
     started: collections.deque[tuple[object, Visit]] = collections.deque()
     found: dict[str, Visit] = {}
     try:
-        for name in pages(build):
+        for name in shard_of(pages(build), shard):
             if len(started) == TABS:
                 page, result = started.popleft()
                 found[result.page] = finish(session, page, result)
@@ -360,8 +379,16 @@ def report(visits: dict[str, Visit], check: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def test_every_page_was_visited(build, visits):
-    assert len(visits) > 20 and "index" in visits and LAB in visits and CHAPTER_WITH_DIAGRAMS in visits
+def test_the_shards_hold_every_page_once(build):
+    names = pages(build)
+    assert len(names) > 20 and {"index", LAB, CHAPTER_WITH_DIAGRAMS} <= set(names)
+    shards = [shard_of(names, shard) for shard in range(SHARDS)]
+    assert sorted(name for part in shards for name in part) == names
+    assert all(part for part in shards)
+
+
+def test_every_page_of_the_shard_was_visited(build, visits, shard):
+    assert list(visits) == sorted(shard_of(pages(build), shard))
 
 
 @pytest.mark.parametrize("check", CHECKS)
