@@ -134,6 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "and its kernel (make test does)")
     config.addinivalue_line("markers", "notebook: executes a notebook (nbval cells, second runs, stub runs, "
                             "the book build); make test-fast leaves them out")
+    config.addinivalue_line("markers", "book_page(path): runs one of the book's own pages (book/*.md) before "
+                            "the build, which then takes it from its cache")
     config.pluginmanager.register(executions, "labkit-notebook-executions")
 
 
@@ -203,7 +205,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests that carry an ``xdist_group`` mark of their own.
 
     Order (pytest-xdist hands out groups in this order): the notebooks first,
-    longest (the labs) first; then the book, which is built from the notebooks'
+    longest (the labs) first, and the runs of the book's own pages; then the book, which is built from the notebooks'
     executed copies and so waits for them; then the other tests that execute a
     notebook; then everything else; last, the groups named with :data:`RUN_LAST`
     (the built book's pages, read in shards by workers done with the rest).
@@ -223,6 +225,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return (4, 0, index)
         if executions.is_notebook_item(item):
             return (0, 0 if "/labs/" in f"/{item.nodeid}" else 1, index)
+        if getattr(getattr(item, "module", None), "RUNS_WITH_NOTEBOOKS", False):
+            return (0, 2, index)
         if _is_book(item):
             return (1, 0, index)
         if item.get_closest_marker("notebook"):

@@ -7,8 +7,9 @@ others wait for it and read it (:func:`build_once`).
 The notebooks in ``notebooks/`` and ``labs/`` are not executed again: in a run
 that also runs them under nbval (``make test``), their executed copies (see
 ``tests/notebooks/executions.py``) are put into the build's execution cache
-first, and the build takes them from there. The book's own pages
-(``book/*.md``, which draw diagrams) are executed by the build.
+first, and the build takes them from there. So are the book's own pages
+(``book/*.md``, which draw diagrams) when ``tests/book/test_page_runs.py`` ran
+them in the same run; otherwise the build executes them.
 
 To read a book built earlier instead (while working on the pages or on these
 tests), point ``LABKIT_BOOK_HTML`` at its ``_build/html`` folder: nothing is
@@ -39,6 +40,10 @@ ROOT = Path(__file__).resolve().parents[2]
 BOOK_HTML = "LABKIT_BOOK_HTML"
 #: How long the build waits for notebooks still running under nbval on another worker.
 WAIT_FOR_NOTEBOOKS = 1800
+#: A book page's run, as the build would run it (``_config.yml``: ``execute.timeout``).
+PAGE_TIMEOUT = 300
+#: The MyST syntax the book's pages use (``_config.yml``: ``parse.myst_enable_extensions``).
+MYST_EXTENSIONS = {"colon_fence", "deflist", "substitution", "attrs_inline"}
 
 
 @dataclass
@@ -61,17 +66,29 @@ def executed_by_the_build(log: str) -> set[str]:
     return found
 
 
+def page_notebook(path: Path) -> nbformat.NotebookNode:
+    """A book page (``book/sqs.md``) as the notebook myst-nb reads from it."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    return read_myst_markdown_notebook(path.read_text(encoding="utf-8"),
+                                       config=MdParserConfig(enable_extensions=MYST_EXTENSIONS),
+                                       add_source_map=True, path=path)
+
+
 def prefill(cache_dir: Path, notebooks: list[str]) -> dict[str, tuple[int, str]]:
-    """Put each notebook's executed copy into the build's cache, keyed as
-    myst-nb looks it up (a hash of the source's code cells and kernelspec)."""
+    """Put each notebook's (or book page's) executed copy into the build's cache, keyed
+    as myst-nb looks it up (a hash of the source's code cells and kernelspec)."""
     cache = get_cache(str(cache_dir))
     records = {}
     for notebook in notebooks:
         executed = nbformat.read(executions.copy_path(notebook), as_version=4)
+        by = "tests/book/test_page_runs.py" if notebook.endswith(".md") else "nbval (make test)"
         record = cache.cache_notebook_bundle(
-            CacheBundleIn(executed, str(ROOT / notebook), data={"executed_by": "nbval (make test)"}),
+            CacheBundleIn(executed, str(ROOT / notebook), data={"executed_by": by}),
             check_validity=False, overwrite=True)
-        source = nbformat.read(ROOT / notebook, as_version=4)
+        source = (page_notebook(ROOT / notebook) if notebook.endswith(".md")
+                  else nbformat.read(ROOT / notebook, as_version=4))
         assert cache.match_cache_notebook(source).pk == record.pk, f"{notebook}: its executed copy does not match it"
         records[notebook] = (record.pk, record.hashkey)
     return records
@@ -127,7 +144,10 @@ def build(request: pytest.FixtureRequest) -> Build:
     """The book, built once per run however many workers read it (see :func:`build_once`)."""
     if os.environ.get(BOOK_HTML):
         return existing_build(Path(os.environ[BOOK_HTML]))
-    # The notebooks nbval runs in this session (on any worker): the build waits for their copies.
+    # The notebooks nbval runs in this session (on any worker), and the book's pages that
+    # tests/book/test_page_runs.py runs: the build waits for their executed copies.
     in_session = sorted({executions.relative(item.path) for item in request.session.items
-                         if executions.is_notebook_item(item)})
+                         if executions.is_notebook_item(item)}
+                        | {mark.args[0] for item in request.session.items
+                           for mark in item.iter_markers("book_page")})
     return build_once(in_session, executions.executed_dir().parent / "book")

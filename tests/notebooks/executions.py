@@ -94,6 +94,12 @@ def _save(notebook: str, status: str, executed: nbformat.NotebookNode | None = N
     _write_atomic(copy_path(notebook).with_suffix(".status"), status)
 
 
+def record(notebook: str, status: str, executed: nbformat.NotebookNode) -> None:
+    """Save the executed copy and status of a document this plugin did not run itself (a
+    book page, ``book/sqs.md``: see tests/book/test_page_runs.py), as the notebooks' are."""
+    _save(notebook, status, executed)
+
+
 def wait_for(notebooks: Iterable[str], timeout: float) -> dict[str, str | None]:
     """Wait until every notebook's run has ended (in any worker), at most
     ``timeout`` seconds; returns each one's status (``None``: still running)."""
