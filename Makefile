@@ -72,8 +72,11 @@ test-fast: $(STAMP) lint
 
 # JupyterLab at the course's root (book/, notebooks/ and labs/ all open), offline:
 # no update check, no news feed, no PyPI extension search; --allow-root when run as root.
+# The course's default settings (.jupyter/lab/settings/overrides.json; Binder's postBuild
+# installs the same file): a notebook starts its own kernel, with no "Select Kernel" question.
 LAB_FLAGS := --ServerApp.root_dir=$(CURDIR) --LabApp.extension_manager=readonly \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate --LabApp.news_url=None \
+	--LabApp.app_settings_dir=$(CURDIR)/.jupyter/lab/settings \
 	$(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP) graphviz

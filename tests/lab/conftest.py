@@ -11,3 +11,7 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+#: tests/lab/fixtures holds notebooks that JupyterLab opens (test_jupyterlab.py), not notebooks to run.
+collect_ignore_glob = ["fixtures/*"]

@@ -2,13 +2,19 @@
 
 One JupyterLab server, started with the Makefile's ``LAB_FLAGS`` at the course's
 root, and one Chromium (Debian's, driven by Playwright) that opens the SQS lab
-through the file browser, runs all its cells from the Run menu and then opens the
-SQS walkthrough from the other folder. Everything the page requests is recorded
+through the file browser, runs all its cells from the Run menu, opens the SQS
+walkthrough from the other folder, follows its link to the chapter (a new tab),
+and opens a notebook that names no kernel (tests/lab/fixtures/scratch.ipynb). The
+server has no settings of its own for what a learner would see: that notebook's
+kernel starts without a "Select Kernel" question only because make lab's flags
+name the course's settings (tests/lab/test_lab_settings.py).
+Everything the page requests is recorded
 (and anything not on loopback is refused); the server and its kernels run with
 the test suite's network guard (``tests/netguard``), with a log of their own.
 The tests fail on any request for an address off loopback, from the page, the
 server or a kernel (each is refused, and named), on an error in a cell or in the
-page, on a quiz not drawn, and on MyST shown as source instead of drawn.
+page, on a quiz not drawn, on MyST shown as source instead of drawn, on a kernel
+that does not start by itself, and on a chapter link that opens nothing.
 
 Nothing is saved: autosave is off in the server's settings, and the notebooks
 on disk must be unchanged at the end. On a failure, a screenshot and the
@@ -34,6 +40,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.lab.makelab import SETTINGS_DIR, lab_flags
 from tests.support.browser import CHROMIUM, playwright_or_fail
 from tests.support.browser import CHROMIUM_ARGS as BROWSER_ARGS
 
@@ -41,27 +48,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "jupyterlab"
 #: Chromium's switches for a headless run as root that makes no request of its own.
 CHROMIUM_ARGS = [*BROWSER_ARGS, "--disable-default-apps", "--metrics-recording-only"]
-#: The lab that runs, and the walkthrough that opens from the other folder.
+#: The lab that runs, the walkthrough that opens from the other folder, and its chapter (the link's text, its file).
 LAB = "labs/sqs.ipynb"
 WALKTHROUGH = "notebooks/sqs.ipynb"
+CHAPTER_TITLE = "Amazon SQS: queues that hold the work"
+CHAPTER = "book/sqs.md"
+#: A notebook that names no kernel: JupyterLab asks which to start unless its settings say.
+SCRATCH = "tests/lab/fixtures/scratch.ipynb"
 #: The longest wait for one step of the UI (the lab's run is the longest).
 STEP_TIMEOUT_MS = 120_000
 
 pytestmark = pytest.mark.notebook
 playwright_api = playwright_or_fail()  # missing tools fail the run with what to do (make test installs both)
-
-
-def lab_flags() -> list[str]:
-    """``make lab``'s flags, read from the Makefile: ``$(CURDIR)`` is the course's
-    root, and ``--allow-root`` is there when this runs as root."""
-    text = (ROOT / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
-    match = re.search(r"^LAB_FLAGS\s*:=(.*)$", text, re.M)
-    assert match, "the Makefile has no LAB_FLAGS"
-    value = re.sub(r"\$\(if \$\(filter 0,\$\(shell id -u\)\),--allow-root,\)", "--allow-root" if os.getuid() == 0 else "",
-                   match.group(1))
-    value = value.replace("$(CURDIR)", str(ROOT))
-    assert "$(" not in value, f"a Make expression the test does not know in LAB_FLAGS: {value}"
-    return value.split()
 
 
 def free_port() -> int:
@@ -101,9 +99,14 @@ class Server:
         """Wait until the notebook's session has a kernel that the page is connected to
         and that is idle: JupyterLab may start a kernel, then swap it for another one.
         The page waits, not this thread: the page's requests go through this process
-        (see ``route``), which answers them only while Playwright has control."""
+        (see ``route``), which answers them only while Playwright has control.
+        A dialog in the page (such as "Select Kernel") fails at once: a learner would
+        have to answer it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            dialogs = page.locator(".jp-Dialog").all_inner_texts()
+            if dialogs:
+                raise AssertionError(f"JupyterLab asked instead of starting {notebook}'s kernel: {dialogs}")
             kernels = [session["kernel"] for session in self.api("sessions") if session["path"] == notebook]
             if len(kernels) == 1 and kernels[0]["connections"] >= 1 and kernels[0]["execution_state"] == "idle":
                 return
@@ -112,11 +115,11 @@ class Server:
 
 
 #: A JupyterLab with nothing to save and nothing to restore: autosave off, every
-#: cell in the page (no windowing), no news, no update check, and the notebook's
-#: kernel started without asking (JupyterLab may ask which kernel to start).
+#: cell in the page (no windowing), no news, no update check. Nothing about the
+#: kernel: make lab's own settings must start it (a question would stop the test).
 SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": '{"autosave": false}',
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none", "autoStartDefaultKernel": true}',
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": '{"windowingMode": "none"}',
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": '{"fetchNews": "false", "checkForUpdates": false}',
 }
 
@@ -172,6 +175,12 @@ class Visit:
     listing: list[str] = field(default_factory=list)    # the file browser at the root
     lab: dict = field(default_factory=dict)             # the lab's cells after Run All (read_notebook)
     walkthrough: dict = field(default_factory=dict)
+    chapter_link: dict = field(default_factory=dict)    # the walkthrough's link to its chapter, before the click
+    tabs_before: list[str] = field(default_factory=list)  # the main area's tabs before the click, and after
+    tabs_after: list[str] = field(default_factory=list)
+    chapter: dict = field(default_factory=dict)         # the tab the click opened (READ_CURRENT_TAB)
+    dialogs: list[str] = field(default_factory=list)    # any dialog left open at the end
+    scratch: str = ""                                    # what went wrong opening SCRATCH (a dialog, no kernel)
     seconds: dict[str, float] = field(default_factory=dict)
     screenshots: list[Path] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)    # course notebooks whose file changed on disk
@@ -200,12 +209,58 @@ READ_NOTEBOOK = """() => {
 }"""
 
 
+#: The main area's tabs, and what the current one shows.
+READ_TABS = """() => [...document.querySelectorAll('#jp-main-dock-panel .lm-TabBar-tab .lm-TabBar-tabLabel')]
+    .map(label => label.textContent)"""
+READ_CURRENT_TAB = """() => {
+  const tab = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current');
+  const widget = [...document.querySelectorAll('#jp-main-dock-panel .jp-MainAreaWidget, #jp-main-dock-panel .jp-Document')]
+      .find(w => !w.classList.contains('lm-mod-hidden') && w.offsetParent !== null);
+  const heading = widget && widget.querySelector('h1');
+  return {
+    label: tab ? tab.querySelector('.lm-TabBar-tabLabel').textContent : null,
+    title: tab ? tab.getAttribute('title') || (tab.querySelector('.lm-TabBar-tabLabel') || {}).title || '' : '',
+    classes: widget ? widget.className : '',
+    heading: heading ? heading.innerText : null,
+    drawn: widget ? !!widget.querySelector('.myst, .jp-RenderedMarkdown') : false,
+  };
+}"""
+
+
+#: Whether the main area's current tab shows the file at a path (its caption says "Path: ...").
+CURRENT_TAB_IS = """path => {
+  const tab = document.querySelector('#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current');
+  return !!tab && (tab.getAttribute('title') || '').split('\\n').some(line => line.trim() === 'Path: ' + path);
+}"""
+
+
+#: Whether the file browser shows a folder (its breadcrumbs, from the root, are these names).
+IN_FOLDER = """folders => {
+  const crumbs = [...document.querySelectorAll('.jp-FileBrowser .jp-BreadCrumbs-item')]
+      .map(c => c.textContent.trim()).filter(t => t && t !== '/');
+  return JSON.stringify(crumbs) === JSON.stringify(folders);
+}"""
+
+
 def open_in_file_browser(page, path: str) -> None:
-    """Open a notebook as a learner does: from the root, double-click each folder, then the file."""
+    """Open a notebook as a learner does: from the root, double-click each folder, then the
+    file, until its tab is the current one (a double-click on a listing that is being
+    redrawn may be lost: the file's is made again)."""
     page.locator(".jp-BreadCrumbs-home").click()
-    for name in path.split("/"):
+    *folders, name = path.split("/")
+    page.wait_for_function(IN_FOLDER, arg=[], timeout=STEP_TIMEOUT_MS, polling=100)
+    for depth, folder in enumerate(folders, start=1):
+        page.locator(".jp-DirListing-itemText").get_by_text(folder, exact=True).dblclick(timeout=STEP_TIMEOUT_MS)
+        # The listing is the folder's before the next double-click (tests/ and tests/lab/ both hold a fixtures/).
+        page.wait_for_function(IN_FOLDER, arg=folders[:depth], timeout=STEP_TIMEOUT_MS, polling=100)
+    for attempt in range(3):
         page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True).dblclick(timeout=STEP_TIMEOUT_MS)
-    page.locator(".lm-TabBar-tab").filter(has_text=path.rsplit("/", 1)[-1]).first.wait_for(timeout=STEP_TIMEOUT_MS)
+        try:
+            page.wait_for_function(CURRENT_TAB_IS, arg=path, timeout=STEP_TIMEOUT_MS // 4, polling=250)
+            return
+        except playwright_api.TimeoutError:
+            if attempt == 2:
+                raise
 
 
 def wait_until_run(page) -> None:
@@ -250,7 +305,7 @@ def shoot(page, visit: Visit, directory: Path, name: str) -> None:
 def visit(server, tmp_path_factory) -> Visit:
     """The learner's steps, taken once: open the root, the lab, Run All, then the walkthrough."""
     work = tmp_path_factory.mktemp("chromium")
-    watched = [ROOT / LAB, ROOT / WALKTHROUGH]
+    watched = [ROOT / LAB, ROOT / WALKTHROUGH, ROOT / SCRATCH, ROOT / CHAPTER]
     before = {path: digest(path) for path in watched}
     seen = Visit()
 
@@ -307,6 +362,33 @@ def visit(server, tmp_path_factory) -> Visit:
                 seen.walkthrough = page.evaluate(READ_NOTEBOOK)
                 seen.seconds["open the walkthrough"] = time.monotonic() - started
                 shoot(page, seen, work, "walkthrough")
+
+                started = time.monotonic()
+                link = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-MarkdownCell .myst a").filter(
+                    has_text=CHAPTER_TITLE).first
+                seen.chapter_link = {"href": link.get_attribute("href", timeout=STEP_TIMEOUT_MS)}
+                seen.tabs_before = page.evaluate(READ_TABS)
+                link.click()
+                try:
+                    page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current").filter(
+                        has_text=CHAPTER.rsplit("/", 1)[-1]).wait_for(timeout=30_000)
+                    page.locator("#jp-main-dock-panel .jp-Document:not(.lm-mod-hidden) h1").first.wait_for(timeout=30_000)
+                except playwright_api.TimeoutError:
+                    pass  # test_a_chapter_link_opens_the_chapter_in_a_new_tab says what opened
+                seen.tabs_after = page.evaluate(READ_TABS)
+                seen.chapter = page.evaluate(READ_CURRENT_TAB)
+                seen.seconds["open the chapter from its link"] = time.monotonic() - started
+                shoot(page, seen, work, "chapter")
+
+                started = time.monotonic()
+                open_in_file_browser(page, SCRATCH)
+                try:
+                    server.wait_for_kernel(SCRATCH, page, timeout=60)
+                except AssertionError as error:
+                    seen.scratch = str(error)
+                seen.seconds["open a notebook that names no kernel"] = time.monotonic() - started
+                shoot(page, seen, work, "scratch")
+                seen.dialogs = page.locator(".jp-Dialog").all_inner_texts()
             except Exception:
                 keep_artifacts(server, page=page, name="failed-step")
                 raise
@@ -343,6 +425,7 @@ def _artifacts_on_failure(request, server, visit):
 def test_make_lab_keeps_jupyterlab_offline_and_works_as_root():
     flags = lab_flags()
     assert f"--ServerApp.root_dir={ROOT}" in flags
+    assert f"--LabApp.app_settings_dir={SETTINGS_DIR}" in flags, "make lab lost the course's JupyterLab settings"
     for offline in ("--LabApp.extension_manager=readonly", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                     "--LabApp.news_url=None"):
         assert offline in flags, f"make lab lost {offline}"
@@ -376,8 +459,27 @@ def test_myst_renders_in_jupyterlab(visit):
     for name, notebook in (("lab", visit.lab), ("walkthrough", visit.walkthrough)):
         assert notebook["myst_cells"] == len(notebook["markdown_text"]), f"{name}: Markdown cells not drawn by MyST"
     assert any(note.startswith("Note") for note in visit.lab["admonitions"]), "the lab's :::{note} is not drawn as a note"
-    assert any(href and "labs/sqs" in href for _, href in visit.walkthrough["links"]), (
-        f"the walkthrough's {{doc}} link to the lab is not drawn as a link: {visit.walkthrough['links']}")
+    assert any(href and "labs/sqs.ipynb" in href for _, href in visit.walkthrough["links"]), (
+        f"the walkthrough's link to the lab is not drawn as a link: {visit.walkthrough['links']}")
+
+
+def test_a_notebook_starts_its_kernel_without_asking(visit):
+    """The lab's kernel started with no question (a dialog then fails the visit itself), and so
+    did the kernel of a notebook that names none: make lab's settings, not the test's, start it."""
+    assert not visit.scratch, visit.scratch
+    assert not visit.dialogs, f"JupyterLab asked: {visit.dialogs}"
+    assert visit.lab["kernel"].get("status") == "idle"
+
+
+def test_a_chapter_link_opens_the_chapter_in_a_new_tab(visit):
+    """A click on the walkthrough's link to its chapter opens book/sqs.md, drawn, in a tab of its own."""
+    assert urlsplit(visit.chapter_link.get("href") or "").path == f"/files/{CHAPTER}", (
+        f"JupyterLab did not resolve the link to the chapter's file: {visit.chapter_link}")
+    opened = [tab for tab in visit.tabs_after if tab not in visit.tabs_before]
+    assert opened == [CHAPTER.rsplit("/", 1)[-1]], f"tabs before {visit.tabs_before}, after {visit.tabs_after}"
+    assert visit.chapter["label"] == opened[0], f"the new tab is not the current one: {visit.chapter}"
+    assert visit.chapter["heading"] == CHAPTER_TITLE, visit.chapter
+    assert visit.chapter["drawn"], f"the chapter is shown as source, not drawn: {visit.chapter}"
 
 
 def test_no_request_left_loopback(visit, server):
