@@ -2,12 +2,12 @@
 
 JupyterLab may ask "Select Kernel" when a notebook opens, unless the setting
 ``autoStartDefaultKernel`` of ``@jupyterlab/notebook-extension:tracker`` is on.
-The course sets its default in one file, ``.jupyter/lab/settings/overrides.json``:
-``make lab`` names its folder as JupyterLab's application settings directory
-(``--LabApp.app_settings_dir``), and Binder's ``postBuild`` copies it into the
-environment's own (``<sys.prefix>/share/jupyter/lab/settings``), the two places
-JupyterLab reads ``overrides.json`` from. A learner's own choice in the settings
-editor still wins over it.
+The course sets its default in one file, ``.jupyter/lab/settings/overrides.json``.
+JupyterLab reads ``overrides.json`` from its application settings directory:
+``make lab`` names the file's folder as that directory
+(``--LabApp.app_settings_dir``), and Binder's ``postBuild`` copies the file into
+the environment's default one (``<sys.prefix>/share/jupyter/lab/settings``).
+A learner's own choice in the settings editor still wins over it.
 
 These tests read the file as JupyterLab's server does; tests/lab/test_jupyterlab.py
 opens a lab in JupyterLab with no setting of its own and waits for the kernel.
