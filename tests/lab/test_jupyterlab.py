@@ -7,10 +7,10 @@ walkthrough from the other folder, follows its link to the chapter (a new tab),
 and opens a notebook that names no kernel (tests/lab/fixtures/scratch.ipynb). The
 server has no settings of its own for what a learner would see: that notebook's
 kernel starts without a "Select Kernel" question only because make lab's flags
-name the course's settings (tests/lab/test_lab_settings.py).
-Everything the page requests is recorded
-(and anything not on loopback is refused); the server and its kernels run with
-the test suite's network guard (``tests/netguard``), with a log of their own.
+name the course's settings (tests/lab/test_lab_settings.py). Everything the page
+requests is recorded (and anything not on loopback is refused); the server and
+its kernels run with the test suite's network guard (``tests/netguard``), with a
+log of their own.
 The tests fail on any request for an address off loopback, from the page, the
 server or a kernel (each is refused, and named), on an error in a cell or in the
 page, on a quiz not drawn, on MyST shown as source instead of drawn, on a kernel
@@ -478,6 +478,7 @@ def test_a_chapter_link_opens_the_chapter_in_a_new_tab(visit):
     opened = [tab for tab in visit.tabs_after if tab not in visit.tabs_before]
     assert opened == [CHAPTER.rsplit("/", 1)[-1]], f"tabs before {visit.tabs_before}, after {visit.tabs_after}"
     assert visit.chapter["label"] == opened[0], f"the new tab is not the current one: {visit.chapter}"
+    assert f"Path: {CHAPTER}" in visit.chapter["title"], f"the new tab is not the course's {CHAPTER}: {visit.chapter}"
     assert visit.chapter["heading"] == CHAPTER_TITLE, visit.chapter
     assert visit.chapter["drawn"], f"the chapter is shown as source, not drawn: {visit.chapter}"
 
