@@ -461,6 +461,13 @@ def test_myst_renders_in_jupyterlab(visit):
     assert any(note.startswith("Note") for note in visit.lab["admonitions"]), "the lab's :::{note} is not drawn as a note"
     assert any(href and "labs/sqs.ipynb" in href for _, href in visit.walkthrough["links"]), (
         f"the walkthrough's link to the lab is not drawn as a link: {visit.walkthrough['links']}")
+    assert any(href and urlsplit(href).path == f"/files/{CHAPTER}" for _, href in visit.lab["links"]), (
+        f"the lab's link to its chapter is not drawn as a link to {CHAPTER}: {visit.lab['links']}")
+    for name, notebook in (("lab", visit.lab), ("walkthrough", visit.walkthrough)):
+        # JupyterLab turns a link to a course file into its /files/ address (and opens the file on a click).
+        local = [href for _, href in notebook["links"] if href and not off_loopback(href) and urlsplit(href).path]
+        unopenable = [href for href in local if not re.fullmatch(r"/files/.+\.(md|ipynb)", urlsplit(href).path)]
+        assert local and not unopenable, f"{name}: links to no file of the course: {unopenable or notebook['links']}"
 
 
 def test_a_notebook_starts_its_kernel_without_asking(visit):
