@@ -37,9 +37,6 @@ CONTRAST = """async () => {
 }"""
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "book/_static/labkit.css gives the quiz's feedback line light colours in dark mode (#7ee787, #ffa198), "
-    "but the theme draws a cell's HTML output on a light panel there (#ced6dd): 1.05:1"))
 def test_a_lab_page_in_dark_mode_has_readable_text(build: Build):  # noqa: F811 (the fixture imported above)
     with serve(build.html) as origin, playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", *CHROMIUM_ARGS])
