@@ -28,6 +28,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
 
 from labkit.core.errors import NotEmulated
 
@@ -70,3 +74,57 @@ def require_local(what: str, why: str = "") -> None:
     if in_browser():
         raise gap(what, why)
 
+
+
+class InlineThread:
+    """What a ``threading.Thread`` becomes in the browser edition, where no
+    thread can start: :meth:`start` runs the target to its end in the calling
+    thread. A caller that then joins with a timeout finds it finished, so
+    nothing it ran is ever cut short at a time limit (say so where a limit
+    matters). An exception in the target goes to ``threading.excepthook``, as a
+    thread's would."""
+
+    def __init__(self, group: Any = None, target: Callable[..., Any] | None = None, name: str | None = None,
+                 args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, *, daemon: bool | None = None) -> None:
+        self._target, self._args, self._kwargs = target, args, kwargs or {}
+        self.name = name or "inline"
+        self.daemon = bool(daemon)
+        self.ident: int | None = None
+        self._started = False
+
+    def start(self) -> None:
+        if self._started:
+            raise RuntimeError("threads can only be started once")
+        self._started = True
+        self.ident = threading.get_ident()
+        try:
+            self.run()
+        except Exception:  # noqa: BLE001  (a thread's exception is reported, not raised to whoever started it)
+            threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(), self)))  # type: ignore[arg-type,call-arg]
+
+    def run(self) -> None:
+        if self._target is not None:
+            self._target(*self._args, **self._kwargs)
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def is_alive(self) -> bool:
+        return False
+
+    @property
+    def native_id(self) -> int | None:
+        return self.ident
+
+
+def inline_threading() -> types.ModuleType:
+    """A stand-in for the ``threading`` module, for one library's module globals:
+    everything is ``threading``'s, except ``Thread``, which is :class:`InlineThread`."""
+
+    class Threading(types.ModuleType):
+        Thread = InlineThread
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(threading, name)
+
+    return Threading("threading", "threading, with threads run inline (labkit's browser edition)")

@@ -43,6 +43,10 @@ class ThreadEnviron(MutableMapping[str, str]):
     def leave(self) -> None:
         self._views.pop(threading.get_ident(), None)
 
+    def view(self) -> dict[str, str | None] | None:
+        """The view this thread was given, if any (to give it back after a nested one)."""
+        return self._view()
+
     def _view(self) -> dict[str, str | None] | None:
         return self._views.get(threading.get_ident())
 

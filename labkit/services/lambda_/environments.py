@@ -222,6 +222,22 @@ class InvocationChain:
         self.sinks.pop(threading.get_ident(), None)
         self._member.inside = False
 
+    @contextmanager
+    def inline(self) -> Iterator[None]:
+        """Around a handler run in the calling thread (the browser edition has no
+        threads): what that thread had before (an outer handler's sink and its
+        place in the chain) is given back after, so invocations nest."""
+        ident = threading.get_ident()
+        sink, inside = self.sinks.get(ident), getattr(self._member, "inside", False)
+        try:
+            yield
+        finally:
+            if sink is None:
+                self.sinks.pop(ident, None)
+            else:
+                self.sinks[ident] = sink
+            self._member.inside = inside
+
 
 #: The one chain of invocations of this process.
 CHAIN = InvocationChain()
@@ -253,11 +269,15 @@ def variables_of(env: Environment, env_vars: dict[str, str]) -> Iterator[None]:
     service's and the function's, which win)."""
     environ = threadenv.install()
     env.variables.update(env_vars)
+    outer = environ.view()  # a handler run inline in its caller's thread (browser edition) nests
     environ.enter(env.variables)
     try:
         yield
     finally:
-        environ.leave()
+        if outer is None:
+            environ.leave()
+        else:
+            environ.enter(outer)
 
 
 @contextmanager

@@ -30,6 +30,16 @@ Where running in-process shows:
   the growth of this process's resident memory during the invocation.
 * Durations and timeouts are real time (the code really runs); advancing
   ``lab.clock`` does not make a handler time out.
+
+In the browser edition (no threads: :mod:`labkit.core.platform`) the handler
+runs in the caller's thread, to its end (:func:`_execute_inline`). What a
+learner observes is the same, except that nothing can stop a handler at its
+timeout: one that ran longer is reported as timed out afterwards, with the
+same error, log line and cold start next, but what it did after its time was
+up has happened, and a handler that never returns never returns. The
+function's variables are still its own: the notebook's thread sees them only
+while the handler runs (a nested invocation gives the outer one its own back),
+and "Max Memory Used" is the runtime's base footprint (there is no ``/proc``).
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from labkit.core import platform
 from labkit.core.aws import iso_timestamp
 
 from . import functions
@@ -280,8 +291,10 @@ def _rss_mb() -> float:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
     except (OSError, ValueError, IndexError):
-        import resource
-
+        try:
+            import resource
+        except ImportError:  # the browser edition (Pyodide) has neither /proc nor resource
+            return 0.0
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -304,6 +317,21 @@ class _Run:
     env: Environment
 
 
+def _execute_inline(env: Environment, event: Any, request_id: str, invoked_arn: str, sink: LogSink,
+                    outcome: _Outcome, cold: bool) -> bool:
+    """The browser edition's invocation: init and handler run in the caller's
+    thread (a browser tab has no other), to the end. Nothing can stop them at
+    the function's timeout: a handler that ran longer is reported as timed out
+    afterwards (its result discarded, as on AWS), but what it did after its
+    time was up is done. Returns whether it timed out."""
+    with CHAIN.inline():
+        _thread_main(env, event, request_id, invoked_arn, sink, outcome)
+    if cold and (outcome.init_seconds or 0.0) > INIT_LIMIT_SECONDS:
+        return True
+    ended = outcome.finished or time.perf_counter()
+    return ended - (outcome.handler_started or ended) > env.spec.timeout
+
+
 def _execute(env: Environment, event: Any, request_id: str, invoked_arn: str) -> _Run:
     """Run init (if cold) and the handler in a thread; enforce the time limits."""
     spec = env.spec
@@ -311,28 +339,32 @@ def _execute(env: Environment, event: Any, request_id: str, invoked_arn: str) ->
     sink.line(f"START RequestId: {request_id} Version: {spec.version}\n")
     outcome = _Outcome()
     cold = env.handler is None
-    thread = threading.Thread(target=_thread_main, name=f"lambda:{spec.name}", daemon=True,
-                              args=(env, event, request_id, invoked_arn, sink, outcome))
     rss_before = peak = _rss_mb()
     limit = spec.timeout
     with swapped_in(env):
-        thread.start()
-        if cold and not outcome.init_done.wait(INIT_LIMIT_SECONDS):
-            # AWS gives up the Init phase after 10 s, retries it in the Invoke
-            # phase and reports the function's own timeout; we stop at 10 s.
-            timed_out = True
+        if platform.in_browser():
+            timed_out = _execute_inline(env, event, request_id, invoked_arn, sink, outcome, cold)
         else:
-            started = outcome.handler_started or time.perf_counter()
-            timed_out = False
-            while not outcome.done.is_set():
-                left = started + spec.timeout - time.perf_counter()
-                if left <= 0:
-                    timed_out = not outcome.done.is_set()
-                    break
-                if not outcome.done.wait(min(left, 0.05)):
-                    peak = max(peak, _rss_mb())  # sampled while a slow handler runs
+            thread = threading.Thread(target=_thread_main, name=f"lambda:{spec.name}", daemon=True,
+                                      args=(env, event, request_id, invoked_arn, sink, outcome))
+            thread.start()
+            if cold and not outcome.init_done.wait(INIT_LIMIT_SECONDS):
+                # AWS gives up the Init phase after 10 s, retries it in the Invoke
+                # phase and reports the function's own timeout; we stop at 10 s.
+                timed_out = True
+            else:
+                started = outcome.handler_started or time.perf_counter()
+                timed_out = False
+                while not outcome.done.is_set():
+                    left = started + spec.timeout - time.perf_counter()
+                    if left <= 0:
+                        timed_out = not outcome.done.is_set()
+                        break
+                    if not outcome.done.wait(min(left, 0.05)):
+                        peak = max(peak, _rss_mb())  # sampled while a slow handler runs
+            if timed_out:
+                _stop_thread(thread)
         if timed_out:
-            _stop_thread(thread)
             env.broken = True  # AWS resets the environment after a timeout
     peak = max(peak, _rss_mb())
     ended = outcome.finished if not timed_out and outcome.finished else time.perf_counter()

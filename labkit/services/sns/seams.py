@@ -1,6 +1,6 @@
 """Where the SNS service reaches into moto.
 
-Two patched seams route deliveries (:mod:`.delivery`):
+Two patched seams route deliveries (:mod:`.delivery`), a third signs them in the browser edition:
 
 =================================  ==========================================
 moto method                        what labkit does instead
@@ -12,6 +12,9 @@ moto method                        what labkit does instead
                                    Publish succeeds
 ``LambdaBackend.send_sns_message`` an AWS-shaped SNS event, invoked
                                    asynchronously by the Lambda service
+``Subscription.get_post_data``     in the browser edition only: the same
+                                   envelope, signed without ``cryptography``
+                                   (:mod:`.signing`)
 =================================  ==========================================
 
 The others are called: the filter policy (asked before the endpoint's
@@ -26,6 +29,7 @@ from __future__ import annotations
 from labkit.core.seams import Seam
 
 from .delivery import send_sns_message, subscription_publish
+from .signing import post_data
 
 SEAMS: tuple[Seam, ...] = (
     # Replaced.
@@ -34,9 +38,9 @@ SEAMS: tuple[Seam, ...] = (
           "deduplication_id", "message_structure"), subscription_publish),
     Seam("moto.awslambda.models", "LambdaBackend.send_sns_message",
          ("self", "function_name", "message", "subject", "qualifier"), send_sns_message),
+    Seam("moto.sns.models", "Subscription.get_post_data",  # moto's own envelope, except in the browser edition
+         ("self", "message", "message_id", "subject", "message_attributes"), post_data),
     # Called.
-    Seam("moto.sns.models", "Subscription.get_post_data",
-         ("self", "message", "message_id", "subject", "message_attributes")),
     Seam("moto.sns.models", "Subscription._parse_message_structure", ("self", "message", "protocol")),
     Seam("moto.sns.models", "Subscription._filter_policy_matcher", None, instance=True),
     Seam("moto.sns.utils", "FilterPolicyMatcher.matches", ("self", "message_attributes", "message")),

@@ -26,6 +26,7 @@ time; ``lab.clock.advance`` does not move them.
 from __future__ import annotations
 
 from labkit.services.stepfunctions import activities as _activities
+from labkit.services.stepfunctions import browser as _browser
 from labkit.services.stepfunctions.asl import (
     Cluster,
     Edge,
@@ -46,7 +47,10 @@ from labkit.services.stepfunctions.history import (
     task_attempts,
     wait_for_execution,
 )
-from labkit.services.stepfunctions.seams import SEAMS
+from labkit.services.stepfunctions.seams import SEAMS as _SEAMS
+
+#: moto's internals this service patches or calls (the browser edition's included: see .browser).
+SEAMS = (*_SEAMS, *_browser.SEAMS)
 
 __all__ = [
     "SEAMS",
@@ -71,8 +75,10 @@ __all__ = [
 ]
 
 def install() -> None:
-    """Follow activities and answer ``GetActivityTask`` (the seams are patched by the registry). Idempotent."""
+    """Follow activities and answer ``GetActivityTask`` (the seams are patched by the registry);
+    in the browser edition, run executions inline. Idempotent."""
     _activities.subscribe()
+    _browser.run_inline()
 
 
 def reset() -> None:

@@ -37,7 +37,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.core import hooks
+from labkit.core import hooks, platform
 from labkit.core.aws import internal_client
 from labkit.core.clock import clock
 
@@ -199,6 +199,8 @@ def wake_after_outcome(call: hooks.Call, parsed: dict[str, Any], status: int) ->
                 return
             time.sleep(0.01)
 
+    if platform.in_browser():
+        return  # no activity task ever waits there (an activity state raises BrowserGap: see .browser)
     threading.Thread(target=wake, daemon=True, name="labkit-sfn-activity-wake").start()
 
 
