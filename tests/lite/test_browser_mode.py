@@ -42,10 +42,16 @@ REQUIREMENTS = ROOT / "lite" / "requirements.txt"
 KERNEL_MODULES = {"IPython", "labkit", "cryptography", "rfc3987_syntax", "cython_runtime"}
 
 
-def required() -> dict[str, str]:
-    """lite/requirements.txt as {normalized distribution name: version}."""
+#: What the site installs for the kernel itself (IPython, comm...): available to every notebook.
+KERNEL_REQUIREMENTS = ROOT / "lite" / "kernel-requirements.txt"
+
+
+def required(path: Path = REQUIREMENTS) -> dict[str, str]:
+    """A requirements file as {normalized distribution name: version}."""
     pins = {}
-    for line in REQUIREMENTS.read_text().splitlines():
+    if not path.exists():
+        return pins
+    for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             name, _, version = line.partition("==")
@@ -92,7 +98,8 @@ def test_a_browser_notebook_runs_where_pyodide_would(path):
     code_cells = [i for i, cell in enumerate(nbformat.read(path, as_version=4).cells) if cell.cell_type == "code"]
     assert [cell["cell"] for cell in run.cells] == code_cells, "every code cell ran"
     pins = required()
-    missing = {name: modules for name, modules in distributions_of(run.modules).items() if name not in pins}
+    available = {**required(KERNEL_REQUIREMENTS), **pins}
+    missing = {name: modules for name, modules in distributions_of(run.modules).items() if name not in available}
     assert not missing, f"imported in the browser but not in lite/requirements.txt: {missing}"
     for name in pins:
         assert importlib.metadata.version(name) == pins[name], f"lite/requirements.txt pins {name} to another version than .venv"
