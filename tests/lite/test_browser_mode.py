@@ -166,3 +166,12 @@ def test_the_harness_reports_a_failing_cell(tmp_path):
     assert not run.ok
     assert [cell["ok"] for cell in run.cells] == [True, False], "the run stops at the first failure"
     assert "can't start new thread" in run.cells[1]["error"]
+
+
+def test_without_browser_mode_the_sqs_walkthrough_fails_there():
+    """The negative control: the same notebook, the same restrictions, browser mode off.
+    labkit then imports moto as locally, and moto needs cryptography, which is not there."""
+    run = pyodide_like.run(ROOT / "notebooks" / "sqs.ipynb", env={"LABKIT_BROWSER_MODE": "0"})
+    assert not run.ok
+    failed = [cell for cell in run.cells if not cell["ok"]]
+    assert failed and "cryptography" in failed[0]["error"], run.failure()
