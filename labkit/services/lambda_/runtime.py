@@ -44,7 +44,6 @@ and "Max Memory Used" is the runtime's base footprint (there is no ``/proc``).
 
 from __future__ import annotations
 
-import ctypes
 import decimal
 import importlib
 import json
@@ -277,6 +276,8 @@ def _stop_thread(thread: threading.Thread, grace: float = 0.2) -> None:
     blocking C call (``time.sleep(60)``) is abandoned with the exception still
     pending: it stops as soon as the call returns, before running any more of
     the handler."""
+    import ctypes  # only here: the browser edition never stops a thread (it starts none)
+
     ident = thread.ident
     if ident is None:
         return
