@@ -12,6 +12,8 @@ and listen to boto3 calls through :mod:`~labkit.core.hooks`.
 - :mod:`~labkit.core.aws`       - ARNs, AWS timestamps, regions, labkit's own clients
 - :mod:`~labkit.core.loopback`  - TCP servers on 127.0.0.1 with a clean stop
 - :mod:`~labkit.core.ratelimit` - the token bucket behind every simulated throttle
+- :mod:`~labkit.core.platform`  - where labkit runs: a local Python, or a browser tab (the browser edition)
+- :mod:`~labkit.core.nocrypto`  - the browser edition's stand-in for ``cryptography``, just enough for moto to import
 """
 
 from labkit.core import lazy as _lazy
