@@ -90,3 +90,20 @@ release: $(STAMP)
 
 clean:
 	rm -rf _build release
+
+# The browser edition (JupyterLite): the tools of requirements-lite.txt into .venv, then the
+# site into _build/lite (scripts/build_lite.py; downloads are cached in _build/lite-cache).
+.PHONY: lite test-lite
+LITE_STAMP := $(VENV)/.installed-lite
+
+$(LITE_STAMP): $(STAMP) requirements-lite.txt
+	@echo "==> installing the browser edition's build tools (requirements-lite.txt)"
+	@$(BIN)/python -m pip install --progress-bar on -r requirements-lite.txt
+	@touch $(LITE_STAMP)
+
+lite: $(LITE_STAMP)
+	@$(BIN)/python scripts/build_lite.py
+
+# Every notebook that declares the browser edition, run in JupyterLite in Chromium (tests/lite/test_lite.py).
+test-lite: lite chromium
+	@LABKIT_LITE=1 $(BIN)/python -m pytest -p no:randomly tests/lite/test_lite.py

@@ -25,6 +25,13 @@ A Sphinx extension, listed in ``_config.yml``:
   commits to that branch. A lab's button never opens its source; the
   walkthroughs open from the same branch, so that a hub pulls one folder for
   the whole course.
+- **The browser edition.** A notebook that declares it
+  (``metadata["labkit"]["editions"]`` lists ``"browser"``) runs in JupyterLite
+  too: ``make lite`` builds that site (``scripts/build_lite.py``), deployed in
+  the ``lite/`` folder of the book's site. Its page's launch menu gets a
+  "Browser" entry, a link relative to the page (:func:`lite_link`) that needs
+  no hub. Every walkthrough and lab page says in one sentence which editions
+  it runs in (:data:`EDITIONS_SENTENCES`).
 """
 
 from __future__ import annotations
@@ -48,6 +55,18 @@ WITHHELD = "The worked solution is not published in this edition of the book: as
 STUDENT_BRANCH = "student"
 #: The folders whose pages get launch buttons.
 LAUNCH_FOLDERS = ("notebooks", "labs")
+#: The editions a notebook can run in: ``local`` (a Jupyter server: the learner's
+#: machine, Binder, a hub) always, ``browser`` (JupyterLite) when it declares it.
+RUN_EDITIONS = ("local", "browser")
+#: The folder of the book's site where the browser edition (``make lite``'s ``_build/lite``) is deployed.
+LITE_FOLDER = "lite"
+#: What a walkthrough's or lab's page says about where it runs, by whether it runs in the browser.
+EDITIONS_SENTENCES = {
+    True: "This notebook runs in two editions: in your browser, with nothing to install (the launch menu's "
+          "Browser entry), and in Jupyter on your machine, on Binder or on a JupyterHub.",
+    False: "This notebook runs in Jupyter on your machine, on Binder or on a JupyterHub; it is not in the "
+           "browser edition, which cannot run what it needs.",
+}
 #: What the learners' tree holds besides the notebooks: the Binder (repo2docker)
 #: files, and labkit with what installs it.
 STUDENT_FILES = ("requirements.txt", "apt.txt", "postBuild", "runtime.txt", "pyproject.toml", "LICENSE")
@@ -100,6 +119,23 @@ def replace_lab_sources(outdir: str | Path, sources: dict[str, Path]) -> list[Pa
             write_atomic(copied, text)
             replaced.append(copied)
     return replaced
+
+
+def notebook_editions(nb: Any) -> list[str]:
+    """The editions a notebook runs in, from ``metadata["labkit"]["editions"]``:
+    ``local`` always, then ``browser`` if it declares it. An unknown name is an error."""
+    declared = list(((nb.get("metadata") or {}).get("labkit") or {}).get("editions") or [])
+    unknown = [name for name in declared if name not in RUN_EDITIONS]
+    if unknown:
+        raise ValueError(f"metadata labkit.editions names {unknown}: the editions are {', '.join(RUN_EDITIONS)}")
+    return [name for name in RUN_EDITIONS if name == "local" or name in declared]
+
+
+def lite_link(pagename: str) -> str:
+    """The link, relative to the page ``pagename`` (``labs/sqs``), that opens its
+    notebook in the browser edition deployed at :data:`LITE_FOLDER` of the book's site."""
+    up = "../" * pagename.count("/")
+    return f"{up}{LITE_FOLDER}/lab/index.html?{urlencode({'path': f'{pagename}.ipynb'}, safe='/')}"
 
 
 def repository_parts(url: str) -> tuple[str, str]:
@@ -182,24 +218,52 @@ def _take_launch_buttons(app: Any, config: Any) -> None:
         config.labkit_launch_buttons = options.pop("launch_buttons") or {}
 
 
+def _page_notebook(app: Any, pagename: str) -> Any:
+    """The source notebook of a walkthrough's or lab's page, or None for any other page."""
+    if pagename.split("/")[0] not in LAUNCH_FOLDERS:
+        return None
+    path = Path(app.env.doc2path(pagename))
+    return read_notebook(path) if path.suffix == ".ipynb" else None
+
+
 def _launch_buttons(app: Any, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
     """A walkthrough's or a lab's page: the theme's launch menu, its links
-    opening the learners' branch. Other pages get none."""
+    opening the learners' branch, and the browser edition if the notebook
+    declares it. Other pages get none."""
     buttons = context.get("header_buttons")
+    if not isinstance(buttons, list):
+        return
+    nb = _page_notebook(app, pagename)
+    if nb is None:
+        return
     config = app.config.labkit_launch_buttons
-    if not isinstance(buttons, list) or pagename.split("/")[0] not in LAUNCH_FOLDERS or not config:
-        return
-    if not str(app.env.doc2path(pagename)).endswith(".ipynb"):
-        return
     links = launch_links(app.config.html_theme_options.get("repository_url", ""), f"{pagename}.ipynb",
                          binderhub_url=config.get("binderhub_url", ""), jupyterhub_url=config.get("jupyterhub_url", ""),
-                         branch=app.config.labkit_launch_branch, interface=config.get("notebook_interface", "classic"))
+                         branch=app.config.labkit_launch_branch,
+                         interface=config.get("notebook_interface", "classic")) if config else {}
     icons = {"Binder": "_static/images/logo_binder.svg", "JupyterHub": "_static/images/logo_jupyterhub.svg"}
-    if links:
+    entries = [{"type": "link", "text": name, "tooltip": f"Open the learners' copy on {name}",
+                "icon": icons[name], "url": url} for name, url in links.items()]
+    if "browser" in notebook_editions(nb):
+        entries.append({"type": "link", "text": "Browser", "icon": "fas fa-globe", "url": lite_link(pagename),
+                        "tooltip": "Open the learners' copy in your browser: nothing to install"})
+    if entries:
         buttons.insert(0, {"type": "group", "tooltip": "Launch interactive content", "icon": "fas fa-rocket",
-                           "label": "launch-buttons",
-                           "buttons": [{"type": "link", "text": name, "tooltip": f"Open the learners' copy on {name}",
-                                        "icon": icons[name], "url": url} for name, url in links.items()]})
+                           "label": "launch-buttons", "buttons": entries})
+
+
+def _say_editions(app: Any, doctree: Any, docname: str) -> None:
+    """A walkthrough's or a lab's page says, under its title, which editions it runs in."""
+    nb = _page_notebook(app, docname)
+    if nb is None:
+        return
+    from docutils import nodes
+
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    sentence = EDITIONS_SENTENCES["browser" in notebook_editions(nb)]
+    section.insert(1, nodes.paragraph(text=sentence, classes=["labkit-editions"]))
 
 
 def _withhold_solutions(app: Any, doctree: Any, docname: str) -> None:
@@ -230,6 +294,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("labkit_launch_buttons", {}, "html")
     app.connect("config-inited", _take_launch_buttons)
     app.connect("doctree-resolved", _withhold_solutions)
+    app.connect("doctree-resolved", _say_editions)
     # After sphinx-book-theme has prepared the page's header buttons (priority 500).
     app.connect("html-page-context", _launch_buttons, priority=510)
     app.connect("build-finished", _build_finished)

@@ -8,6 +8,13 @@ repository, and every path the links name is looked up in it: each lab there
 is its student copy, and no notebook in it holds a worked solution or a
 hidden check. The small book of test_editions.py checks the pages' HTML
 without the full build; the last tests read the full build.
+
+A notebook that declares the browser edition (``metadata["labkit"]["editions"]``)
+also gets a "Browser" entry, a link relative to its page into the JupyterLite
+site that ``make lite`` builds and that is deployed at ``lite/`` beside the
+book; every walkthrough and lab page says which editions it runs in. A small
+book (two notebooks, one of them declaring the browser edition) checks the
+pages' HTML here.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +33,15 @@ import nbformat
 import pytest
 import yaml
 
-from labkit.grading.book import STUDENT_BRANCH, launch_links, repository_parts, student_tree
+from labkit.grading.book import (
+    EDITIONS_SENTENCES,
+    STUDENT_BRANCH,
+    launch_links,
+    lite_link,
+    notebook_editions,
+    repository_parts,
+    student_tree,
+)
 from labkit.grading.release import read_notebook, student_copy, tags_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +96,80 @@ def test_the_repository_is_named_in_one_place():
                                                             *(ROOT / "scripts").glob("*"), *(ROOT / ".github").rglob("*")]
              if path.is_file() and "harbour-tea/aws-architecture-course" in path.read_text(encoding="utf-8")]
     assert named == ["_config.yml"]
+
+
+# ---------------------------------------------------------------- the browser edition
+
+
+def test_a_notebook_runs_locally_always_and_in_the_browser_when_it_says_so():
+    assert notebook_editions({"metadata": {}}) == ["local"]
+    assert notebook_editions({"metadata": {"labkit": {"lab": "sqs"}}}) == ["local"]
+    assert notebook_editions({"metadata": {"labkit": {"editions": ["browser"]}}}) == ["local", "browser"]
+    assert notebook_editions({"metadata": {"labkit": {"editions": ["browser", "local"]}}}) == ["local", "browser"]
+    with pytest.raises(ValueError, match="the editions are local, browser"):
+        notebook_editions({"metadata": {"labkit": {"editions": ["local", "lite"]}}})
+
+
+def test_every_notebook_of_the_course_names_known_editions():
+    declared = {page: notebook_editions(read_notebook(ROOT / f"{page}.ipynb")) for page in PAGES}
+    assert all(editions[0] == "local" for editions in declared.values())
+
+
+def test_the_browser_link_is_relative_to_the_page_and_opens_its_notebook_in_the_lite_site():
+    assert lite_link("labs/sqs") == "../lite/lab/index.html?path=labs/sqs.ipynb"
+    assert lite_link("notebooks/dynamodb") == "../lite/lab/index.html?path=notebooks/dynamodb.ipynb"
+    assert lite_link("top") == "lite/lab/index.html?path=top.ipynb"
+
+
+def small_notebook(title: str, editions: list[str] | None) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                           "name": "python3"}})
+    if editions is not None:
+        nb.metadata["labkit"] = {"editions": editions}
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nA page."), nbformat.v4.new_code_cell("1 + 1")]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory) -> Path:
+    """A book of two notebooks, built without executing them: one declares the browser edition."""
+    from tests.book.test_editions import config
+
+    folder = tmp_path_factory.mktemp("lite-book")
+    for page, editions in (("notebooks/both", ["local", "browser"]), ("labs/local", None)):
+        (folder / page).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(small_notebook(page, editions), folder / f"{page}.ipynb")
+    (folder / "_config.yml").write_text(config())
+    (folder / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: notebooks/both\n"
+                                     "  - file: labs/local\n")
+    (folder / "intro.md").write_text("# Editions\n\nA small book.\n")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(jb), "build", str(folder)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return folder / "_build" / "html"
+
+
+def browser_links(html: str) -> list[str]:
+    return [unescape(href) for href in re.findall(r'href="([^"]*lite/lab/index\.html[^"]*)"', html)]
+
+
+@pytest.mark.notebook
+def test_only_a_page_whose_notebook_declares_the_browser_edition_gets_the_browser_entry(small_book):
+    both = (small_book / "notebooks" / "both.html").read_text(encoding="utf-8")
+    local = (small_book / "labs" / "local.html").read_text(encoding="utf-8")
+    assert browser_links(both) == [lite_link("notebooks/both")]
+    assert "Browser" in both and browser_links(local) == []
+    assert page_links(local)  # the hubs' links stay
+    intro = (small_book / "intro.html").read_text(encoding="utf-8")
+    assert browser_links(intro) == [] and "labkit-editions" not in intro
+
+
+@pytest.mark.notebook
+def test_each_notebook_page_says_which_editions_it_runs_in(small_book):
+    for page, runs_in_browser in (("notebooks/both", True), ("labs/local", False)):
+        html = (small_book / f"{page}.html").read_text(encoding="utf-8")
+        said = re.findall(r'<p class="labkit-editions">([^<]*)</p>', html)
+        assert [unescape(text) for text in said] == [EDITIONS_SENTENCES[runs_in_browser]], page
 
 
 # ---------------------------------------------------------------- the learners' tree
@@ -239,6 +329,15 @@ def test_every_walkthrough_and_lab_page_launches_the_learners_copy(build, tree):
             assert branch == STUDENT_BRANCH and (tree / path).is_file(), url
     others = [p for p in build.html.rglob("*.html") if p.relative_to(build.html).parts[0] not in ("notebooks", "labs")]
     assert others and not [p.name for p in others if page_links(p.read_text(encoding="utf-8"))]
+
+
+@pytest.mark.notebook
+def test_the_pages_of_the_notebooks_that_run_in_the_browser_link_into_the_lite_site(build):
+    for page in PAGES:
+        html = (build.html / f"{page}.html").read_text(encoding="utf-8")
+        in_browser = "browser" in notebook_editions(read_notebook(ROOT / f"{page}.ipynb"))
+        assert browser_links(html) == ([lite_link(page)] if in_browser else []), page
+        assert EDITIONS_SENTENCES[in_browser] in unescape(html), page
 
 
 @pytest.mark.notebook

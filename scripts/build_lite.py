@@ -1,0 +1,423 @@
+"""Build the browser edition of the course: a JupyterLite site in ``_build/lite``.
+
+``make lite`` runs this. The site holds the walkthroughs and the learners'
+copies of the labs (what ``labkit release`` makes: no worked solutions, no
+hidden checks) that declare the browser edition in their metadata
+(``metadata["labkit"]["editions"]`` lists ``"browser"``), and a Python that
+runs in the page: Pyodide, with every package the notebooks import. Nothing
+is fetched at run time from anywhere but the site itself:
+
+- **Pyodide** is the npm package pinned in ``lite/pyodide.json`` (version and
+  the registry's integrity hash, checked here), trimmed to what a page loads:
+  the runtime, its WebAssembly and the standard library (``ssl``, ``sqlite3``,
+  ``lzma``... are in Pyodide 314's standard library). It is placed where
+  jupyterlite-pyodide-kernel looks for a local Pyodide (``static/pyodide``).
+- **Packages** are pure-Python wheels (PyPI's ``py3-none-any``), pinned in
+  ``lite/kernel-requirements.txt`` (the kernel: IPython and its parts) and
+  ``lite/requirements.txt`` (what labkit and the labs import). Two of them
+  have only compiled wheels on PyPI and work without their C speed-ups
+  (MarkupSafe, PyYAML): their pure-Python wheel is made here from the source
+  release. labkit is packed from this repository. The kernel's own shims
+  (piplite, pyodide-kernel, its ipykernel) come from jupyterlite-pyodide-kernel.
+- **One lock file** (``static/pyodide/pyodide-lock.json``) lists exactly those
+  wheels, and the kernel preloads all of them when it starts
+  (``loadPyodideOptions.packages``): a notebook needs no install cell, and
+  ``%pip install`` finds nothing outside the site (the PyPI fallback is off).
+
+Downloads are cached in ``_build/lite-cache`` (the Pyodide archive, the
+wheels): a second build fetches nothing. Each missing tool is a clear error:
+npm (for Pyodide), the registries, jupyterlite (``requirements-lite.txt``).
+
+Usage::
+
+    python scripts/build_lite.py [--out _build/lite] [--notebook extra.ipynb ...] [--only-extra]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from email.parser import HeaderParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LITE = ROOT / "lite"
+PYODIDE_PIN = LITE / "pyodide.json"
+KERNEL_REQUIREMENTS = LITE / "kernel-requirements.txt"
+#: labkit's needs in the browser (LABKIT_LITE_REQUIREMENTS names another file, to try a list out).
+LABKIT_REQUIREMENTS = Path(os.environ.get("LABKIT_LITE_REQUIREMENTS") or LITE / "requirements.txt")
+DEFAULT_OUT = ROOT / "_build" / "lite"
+CACHE = ROOT / "_build" / "lite-cache"
+#: The Python of the browser (Pyodide 314 is CPython 3.14).
+BROWSER_PYTHON = "3.14"
+#: Pyodide's files that a page loads; the rest of the npm package (source maps,
+#: type declarations, the demo consoles) stays out of the site.
+PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "package.json")
+#: Packages with only compiled wheels on PyPI that run without their C part:
+#: name -> the import packages taken from the source release.
+PURE_FROM_SOURCE = {"markupsafe": ("markupsafe",), "pyyaml": ("yaml",)}
+#: The kernel's shims shipped inside jupyterlite-pyodide-kernel (its static/pypi folder).
+KERNEL_SHIMS = ("piplite", "pyodide_kernel", "ipykernel")
+KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
+#: The site's notebooks: folder in the repository -> folder in the site.
+FOLDERS = ("notebooks", "labs")
+#: The kernel a lite copy names (JupyterLite's Pyodide kernel), so that no kernel dialog opens.
+LITE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
+#: Extensions of .venv that JupyterLite would load and the site leaves off: jupyterlab-myst
+#: renders every Markdown cell again on each change, which holds a long notebook's page
+#: busy in JupyterLite (the notebooks' Markdown is shown as CommonMark instead).
+DISABLED_EXTENSIONS = ("jupyterlab-myst",)
+APP_NAME = "AWS Architecture, Hands-On (browser edition)"
+
+
+class BuildError(RuntimeError):
+    """A step of the build that cannot go on, with what to do about it."""
+
+
+# ----------------------------------------------------------------- pins
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_requirements(path: Path) -> dict[str, str]:
+    """``name==version`` lines (comments and blank lines skipped) -> {normalized name: version}."""
+    if not path.exists():
+        raise BuildError(f"{path} is missing: it pins the packages the site ships")
+    pins = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*==\s*([^\s;]+)", line)
+        if not match:
+            raise BuildError(f"{path}:{number}: {raw.strip()!r} is not pinned as name==version")
+        pins[normalize(match.group(1))] = match.group(3)
+    return pins
+
+
+def wanted_wheels() -> dict[str, str]:
+    """Every pinned package of the site, kernel's and labkit's, without labkit itself."""
+    pins = read_requirements(KERNEL_REQUIREMENTS)
+    for name, version in read_requirements(LABKIT_REQUIREMENTS).items():
+        if name in pins and pins[name] != version:
+            raise BuildError(f"{name} is pinned twice with different versions: {pins[name]} and {version}")
+        pins[name] = version
+    pins.pop("labkit", None)
+    for banned in ("cryptography", "trustme"):
+        if banned in pins:
+            raise BuildError(f"{banned} is in the site's requirements: it has no browser build (labkit's browser mode does "
+                             "without it)")
+    return pins
+
+
+# ----------------------------------------------------------------- Pyodide
+
+
+def fetch_pyodide(cache: Path) -> Path:
+    """The pinned Pyodide npm archive, in the cache, its integrity checked. Returns the archive."""
+    pin = json.loads(PYODIDE_PIN.read_text(encoding="utf-8"))
+    spec = f"{pin['package']}@{pin['version']}"
+    archive = cache / f"{pin['package']}-{pin['version']}.tgz"
+    if not archive.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            raise BuildError("npm is not installed: it fetches Pyodide from the npm registry "
+                             "(Debian: apt-get install npm)")
+        print(f"==> fetching {spec} from the npm registry", flush=True)
+        cache.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run([npm, "pack", spec, "--pack-destination", str(cache), "--silent"],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not archive.exists():
+            raise BuildError(f"npm could not fetch {spec} (no network to the npm registry?):\n{done.stderr.strip()}")
+    algorithm, expected = pin["integrity"].split("-", 1)
+    actual = base64.b64encode(hashlib.new(algorithm, archive.read_bytes()).digest()).decode()
+    if actual != expected:
+        archive.unlink()
+        raise BuildError(f"{archive.name}: its {algorithm} is {actual}, not the pinned {expected} (lite/pyodide.json); "
+                         "the archive was removed")
+    return archive
+
+
+def place_pyodide(archive: Path, dest: Path) -> dict:
+    """Unpack the files a page loads into ``dest``; returns Pyodide's own lock file (its ``info``)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        for name in PYODIDE_FILES:
+            member = tar.getmember(f"package/{name}")
+            (dest / name).write_bytes(tar.extractfile(member).read())
+        return json.loads(tar.extractfile(tar.getmember("package/pyodide-lock.json")).read())
+
+
+# ----------------------------------------------------------------- wheels
+
+
+def pip(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--quiet"],
+                          capture_output=True, text=True)
+
+
+def cached_file(folder: Path, name: str, version: str, suffixes: tuple[str, ...]) -> Path | None:
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    for path in folder.glob("*"):
+        base = path.name.lower()
+        if base.endswith(suffixes) and re.sub(r"[-_.]+", "_", base).startswith(f"{stem}_{re.sub(r'[-_.]+', '_', version)}_"):
+            return path
+    return None
+
+
+def fetch_wheels(pins: dict[str, str], cache: Path) -> dict[str, Path]:
+    """Each pinned package's pure-Python wheel, from the cache or PyPI (made from
+    the source release for :data:`PURE_FROM_SOURCE`). Returns name -> wheel."""
+    wheels_dir, sources_dir = cache / "wheels", cache / "sources"
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    sources_dir.mkdir(parents=True, exist_ok=True)
+    found, missing, from_source = {}, [], []
+    for name, version in sorted(pins.items()):
+        wheel = cached_file(wheels_dir, name, version, (".whl",))
+        if wheel:
+            found[name] = wheel
+        elif name in PURE_FROM_SOURCE:
+            from_source.append(name)
+        else:
+            missing.append(name)
+    if missing:
+        print(f"==> downloading {len(missing)} wheels from PyPI", flush=True)
+        done = pip("download", "--no-deps", "--only-binary=:all:", "--platform", "any", "--implementation", "py",
+                   "--python-version", BROWSER_PYTHON, "-d", str(wheels_dir), *(f"{n}=={pins[n]}" for n in missing))
+        if done.returncode != 0:
+            raise BuildError("pip could not download the site's wheels (no network to PyPI, or a package without a "
+                             f"pure-Python wheel at that version):\n{done.stderr.strip()}")
+        for name in missing:
+            wheel = cached_file(wheels_dir, name, pins[name], (".whl",))
+            if not wheel:
+                raise BuildError(f"{name}=={pins[name]}: pip downloaded no wheel for it")
+            found[name] = wheel
+    for name in from_source:
+        sdist = cached_file(sources_dir, name, pins[name], (".tar.gz", ".zip"))
+        if not sdist:
+            print(f"==> downloading the source release of {name}=={pins[name]}", flush=True)
+            # --no-binary for this package only: its build tools (setuptools, Cython) come as wheels.
+            done = pip("download", "--no-deps", f"--no-binary={name}", "-d", str(sources_dir),
+                       f"{name}=={pins[name]}")
+            sdist = cached_file(sources_dir, name, pins[name], (".tar.gz", ".zip"))
+            if done.returncode != 0 or not sdist:
+                raise BuildError(f"pip could not download the source release of {name}=={pins[name]}:\n{done.stderr.strip()}")
+        found[name] = pure_wheel_from_source(sdist, PURE_FROM_SOURCE[name], wheels_dir)
+    for wheel in found.values():
+        if not wheel.name.endswith("-none-any.whl"):
+            raise BuildError(f"{wheel.name} is not a pure-Python wheel")
+    return found
+
+
+def write_wheel(path: Path, dist: str, version: str, files: dict[str, bytes], metadata: bytes) -> Path:
+    """A wheel at ``path`` holding ``files`` (archive name -> bytes), with its dist-info."""
+    info = f"{dist}-{version}.dist-info"
+    files = dict(files)
+    files[f"{info}/METADATA"] = metadata
+    files[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: labkit build_lite\nRoot-Is-Purelib: true\n"
+                              b"Tag: py3-none-any\n")
+    rows = []
+    for name, data in sorted(files.items()):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append((name, f"sha256={digest}", str(len(data))))
+    rows.append((f"{info}/RECORD", "", ""))
+    record = io.StringIO()
+    csv.writer(record, lineterminator="\n").writerows(rows)
+    files[f"{info}/RECORD"] = record.getvalue().encode()
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in files.items():
+            out.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    tmp.replace(path)
+    return path
+
+
+def pure_wheel_from_source(sdist: Path, packages: tuple[str, ...], out: Path) -> Path:
+    """A ``py3-none-any`` wheel of ``packages`` (their Python files only) from a source release."""
+    with tarfile.open(sdist) as tar:
+        members = {m.name: m for m in tar.getmembers() if m.isfile()}
+        pkg_info = next(n for n in members if n.count("/") == 1 and n.endswith("/PKG-INFO"))
+        metadata = tar.extractfile(members[pkg_info]).read()
+        headers = HeaderParser().parsestr(metadata.decode())
+        dist, version = re.sub(r"[-.]+", "_", headers["Name"]), headers["Version"]
+        files = {}
+        for package in packages:
+            inits = sorted((n for n in members if n.endswith(f"/{package}/__init__.py")), key=len)
+            if not inits:
+                raise BuildError(f"{sdist.name}: no {package}/ package in it")
+            root = inits[0][: -len("__init__.py")]
+            for name, member in members.items():
+                if name.startswith(root) and name.endswith((".py", ".pyi", "py.typed")):
+                    files[f"{package}/{name[len(root):]}"] = tar.extractfile(member).read()
+    return write_wheel(out / f"{dist}-{version}-py3-none-any.whl", dist, version, files, metadata)
+
+
+def labkit_wheel(out: Path) -> Path:
+    """labkit, packed from this repository (its Python files and py.typed), as a pure wheel."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    files = {path.relative_to(ROOT).as_posix(): path.read_bytes() for path in sorted((ROOT / "labkit").rglob("*"))
+             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"}
+    metadata = (f"Metadata-Version: 2.1\nName: labkit\nVersion: {project['version']}\n"
+                f"Summary: {project['description']}\n").encode()
+    out.mkdir(parents=True, exist_ok=True)
+    return write_wheel(out / f"labkit-{project['version']}-py3-none-any.whl", "labkit", project["version"], files, metadata)
+
+
+def kernel_shims() -> dict[str, Path]:
+    """The kernel's own wheels from jupyterlite-pyodide-kernel's labextension."""
+    try:
+        import jupyterlite_pyodide_kernel  # noqa: F401
+    except ImportError as error:
+        raise BuildError("jupyterlite is not installed: run `make lite` (it installs requirements-lite.txt), or "
+                         "`.venv/bin/pip install -r requirements-lite.txt`") from error
+    folder = Path(sys.prefix) / "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension/static/pypi"
+    shims = {}
+    for stem in KERNEL_SHIMS:
+        matches = sorted(folder.glob(f"{stem}-*-py3-none-any.whl"))
+        if not matches:
+            raise BuildError(f"{folder}: no {stem} wheel (reinstall jupyterlite-pyodide-kernel)")
+        shims[normalize(stem)] = matches[-1]
+    return shims
+
+
+def wheel_entry(wheel: Path) -> dict:
+    """A pyodide-lock.json entry for a pure wheel placed next to the lock file."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        headers = HeaderParser().parsestr(archive.read(f"{info}/METADATA").decode())
+        if f"{info}/top_level.txt" in names:
+            imports = archive.read(f"{info}/top_level.txt").decode().split()
+        else:
+            imports = sorted({n.split("/")[0].removesuffix(".py") for n in names
+                              if not n.split("/")[0].endswith((".dist-info", ".data"))
+                              and (n.count("/") >= 1 or n.endswith(".py"))})
+    return {"name": normalize(headers["Name"]), "version": headers["Version"], "file_name": wheel.name,
+            "install_dir": "site", "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(), "package_type": "package",
+            "imports": [i for i in imports if i.isidentifier()], "depends": [], "unvendored_tests": False,
+            "shared_library": False}
+
+
+# ----------------------------------------------------------------- notebooks
+
+
+def site_notebooks(extra: list[Path], only_extra: bool) -> dict[str, dict]:
+    """The site's notebooks: site path -> notebook (lite copy). Labs are their student copies."""
+    import nbformat
+
+    from labkit.grading.book import is_lab, notebook_editions
+    from labkit.grading.release import read_notebook, student_copy
+
+    chosen: dict[str, nbformat.NotebookNode] = {}
+    if not only_extra:
+        for folder in FOLDERS:
+            for path in sorted((ROOT / folder).glob("*.ipynb")):
+                nb = read_notebook(path)
+                if "browser" not in notebook_editions(nb):
+                    continue
+                chosen[f"{folder}/{path.name}"] = student_copy(nb, str(path)) if is_lab(nb) else nb
+    for path in extra:
+        chosen[path.name] = read_notebook(path)
+    copies = {}
+    for site_path, nb in chosen.items():
+        nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
+        nb.metadata["kernelspec"] = dict(LITE_KERNELSPEC)
+        copies[site_path] = nb
+    return copies
+
+
+# ----------------------------------------------------------------- the site
+
+
+def jupyterlite_json(packages: list[str]) -> dict:
+    return {"jupyter-lite-schema-version": 0, "jupyter-config-data": {
+        "appName": APP_NAME,
+        # window.jupyterapp: the browser test drives the notebooks through it.
+        "exposeAppInBrowser": True,
+        "disabledExtensions": list(DISABLED_EXTENSIONS),
+        "litePluginSettings": {KERNEL_PLUGIN: {
+            "disablePyPIFallback": True,
+            "loadPyodideOptions": {"packages": packages},
+        }},
+    }}
+
+
+def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -> Path:
+    import nbformat
+
+    pins = wanted_wheels()
+    notebooks = site_notebooks(extra, only_extra)
+    if not notebooks:
+        raise BuildError("no notebook declares the browser edition (metadata labkit.editions); nothing to publish")
+    archive = fetch_pyodide(cache)
+    wheels = {**fetch_wheels(pins, cache), **kernel_shims()}
+    wheels["labkit"] = labkit_wheel(cache / "labkit")
+
+    with tempfile.TemporaryDirectory(prefix="labkit-lite-") as tmp:
+        lite_dir = Path(tmp)
+        pyodide_dir = lite_dir / "static" / "pyodide"
+        lock = place_pyodide(archive, pyodide_dir)
+        entries = {}
+        for _, wheel in sorted(wheels.items()):
+            shutil.copy2(wheel, pyodide_dir / wheel.name)
+            entry = wheel_entry(pyodide_dir / wheel.name)
+            entries[entry["name"]] = entry
+        (pyodide_dir / "pyodide-lock.json").write_text(json.dumps({"info": lock["info"], "packages": entries}, indent=1),
+                                                       encoding="utf-8")
+        contents = lite_dir / "files"
+        for site_path, nb in notebooks.items():
+            target = contents / site_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+        (lite_dir / "jupyter-lite.json").write_text(json.dumps(jupyterlite_json(sorted(entries)), indent=1),
+                                                    encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        print(f"==> jupyter lite build: {len(notebooks)} notebooks, {len(entries)} packages", flush=True)
+        done = subprocess.run([sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir),
+                               "--contents", str(contents), "--output-dir", str(out), "--no-sourcemaps",
+                               "--no-unused-shared-packages", "--apps", "lab", "--apps", "notebooks",
+                               "--disable-addons", "piplite"],
+                              cwd=lite_dir, capture_output=True, text=True,
+                              env={**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"})
+        if done.returncode != 0:
+            raise BuildError(f"jupyter lite build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"==> the browser edition is in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
+          f"({size / 1e6:.1f} MB); serve it, e.g. `python -m http.server -d {out}`, and open lab/index.html", flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the site's folder (default: _build/lite)")
+    parser.add_argument("--notebook", type=Path, action="append", default=[],
+                        help="one more notebook for the site's root (the tests' smoke notebook)")
+    parser.add_argument("--only-extra", action="store_true", help="publish only the --notebook notebooks")
+    args = parser.parse_args(argv)
+    try:
+        build(args.out.resolve(), [p.resolve() for p in args.notebook], args.only_extra)
+    except BuildError as error:
+        print(f"make lite: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
