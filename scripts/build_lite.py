@@ -14,7 +14,8 @@ is fetched at run time from anywhere but the site itself:
   jupyterlite-pyodide-kernel looks for a local Pyodide (``static/pyodide``).
 - **Packages** are pure-Python wheels (PyPI's ``py3-none-any``), pinned in
   ``lite/kernel-requirements.txt`` (the kernel: IPython and its parts) and
-  ``lite/requirements.txt`` (what labkit and the labs import). Two of them
+  ``lite/requirements.txt`` (what labkit and the labs import); botocore keeps
+  the service models that ``lite/botocore-services.txt`` names. Two of them
   have only compiled wheels on PyPI and work without their C speed-ups
   (MarkupSafe, PyYAML): their pure-Python wheel is made here from the source
   release. labkit is packed from this repository. The kernel's own shims
@@ -68,6 +69,8 @@ PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 #: Packages with only compiled wheels on PyPI that run without their C part:
 #: name -> the import packages taken from the source release.
 PURE_FROM_SOURCE = {"markupsafe": ("markupsafe",), "pyyaml": ("yaml",)}
+#: The service models botocore keeps in the site (the rest of botocore/data stays out).
+BOTOCORE_SERVICES = LITE / "botocore-services.txt"
 #: The kernel's shims shipped inside jupyterlite-pyodide-kernel (its static/pypi folder).
 KERNEL_SHIMS = ("piplite", "pyodide_kernel", "ipykernel")
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -75,10 +78,11 @@ KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
 FOLDERS = ("notebooks", "labs")
 #: The kernel a lite copy names (JupyterLite's Pyodide kernel), so that no kernel dialog opens.
 LITE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
-#: Extensions of .venv that JupyterLite would load and the site leaves off: jupyterlab-myst
-#: renders every Markdown cell again on each change, which holds a long notebook's page
-#: busy in JupyterLite (the notebooks' Markdown is shown as CommonMark instead).
-DISABLED_EXTENSIONS = ("jupyterlab-myst",)
+#: JupyterLab extensions of .venv that the site leaves out: jupyterlab-myst (8 MB) renders
+#: every Markdown cell again on each change, which holds a long notebook's page busy in
+#: JupyterLite (the notebooks' Markdown is shown as CommonMark instead); the widgets' manager
+#: serves ipywidgets, which no browser notebook uses.
+LEFT_OUT_EXTENSIONS = ("jupyterlab-myst", "@jupyter-widgets/jupyterlab-manager")
 APP_NAME = "AWS Architecture, Hands-On (browser edition)"
 
 
@@ -279,6 +283,34 @@ def labkit_wheel(out: Path) -> Path:
     return write_wheel(out / f"labkit-{project['version']}-py3-none-any.whl", "labkit", project["version"], files, metadata)
 
 
+def botocore_services() -> set[str]:
+    return {line.split("#", 1)[0].strip() for line in BOTOCORE_SERVICES.read_text(encoding="utf-8").splitlines()} - {""}
+
+
+def trim_botocore(wheel: Path, out: Path) -> Path:
+    """botocore's wheel with only the service models of :data:`BOTOCORE_SERVICES`
+    (and every file of botocore/data that belongs to no one service: endpoints, partitions...)."""
+    keep = botocore_services()
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / wheel.name
+    if target.exists() and target.stat().st_mtime >= max(wheel.stat().st_mtime, BOTOCORE_SERVICES.stat().st_mtime):
+        return target
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        services = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") >= 3}
+        unknown = keep - services
+        if unknown:
+            raise BuildError(f"lite/botocore-services.txt names services botocore does not have: {sorted(unknown)}")
+        kept = {n: archive.read(n) for n in names
+                if not (n.startswith("botocore/data/") and n.count("/") >= 3 and n.split("/")[2] not in keep)}
+    info = next(n.split("/")[0] for n in kept if n.endswith(".dist-info/METADATA"))
+    metadata = kept.pop(f"{info}/METADATA")
+    for name in [n for n in kept if n.startswith(f"{info}/") and n.endswith(("/RECORD", "/WHEEL"))]:
+        del kept[name]
+    dist, version = info.removesuffix(".dist-info").rsplit("-", 1)
+    return write_wheel(target, dist, version, kept, metadata)
+
+
 def kernel_shims() -> dict[str, Path]:
     """The kernel's own wheels from jupyterlite-pyodide-kernel's labextension."""
     try:
@@ -350,12 +382,22 @@ def jupyterlite_json(packages: list[str]) -> dict:
         "appName": APP_NAME,
         # window.jupyterapp: the browser test drives the notebooks through it.
         "exposeAppInBrowser": True,
-        "disabledExtensions": list(DISABLED_EXTENSIONS),
         "litePluginSettings": {KERNEL_PLUGIN: {
             "disablePyPIFallback": True,
             "loadPyodideOptions": {"packages": packages},
         }},
     }}
+
+
+def leave_out_extensions(site: Path) -> None:
+    """Remove :data:`LEFT_OUT_EXTENSIONS` from the built site and from its jupyter-lite.json."""
+    config_path = site / "jupyter-lite.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    data = config["jupyter-config-data"]
+    data["federated_extensions"] = [e for e in data.get("federated_extensions", []) if e["name"] not in LEFT_OUT_EXTENSIONS]
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for name in LEFT_OUT_EXTENSIONS:
+        shutil.rmtree(site / "extensions" / name, ignore_errors=True)
 
 
 def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -> Path:
@@ -367,6 +409,8 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -
         raise BuildError("no notebook declares the browser edition (metadata labkit.editions); nothing to publish")
     archive = fetch_pyodide(cache)
     wheels = {**fetch_wheels(pins, cache), **kernel_shims()}
+    if "botocore" in wheels:
+        wheels["botocore"] = trim_botocore(wheels["botocore"], cache / "trimmed")
     wheels["labkit"] = labkit_wheel(cache / "labkit")
 
     with tempfile.TemporaryDirectory(prefix="labkit-lite-") as tmp:
@@ -398,6 +442,7 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -
                               env={**os.environ, "JUPYTERLITE_NO_LIBARCHIVE": "1"})
         if done.returncode != 0:
             raise BuildError(f"jupyter lite build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    leave_out_extensions(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"==> the browser edition is in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
           f"({size / 1e6:.1f} MB); serve it, e.g. `python -m http.server -d {out}`, and open lab/index.html", flush=True)

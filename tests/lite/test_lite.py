@@ -25,22 +25,16 @@ benchmark, bench/bench_lite.py, is where speed is judged).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
-import socketserver
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
+from tests.lite.site import Proxy, Run, browser_with_proxy, run_notebook, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Added to the test's site: the smoke notebook (boto3, moto, the standard library's parts, labkit's
@@ -56,8 +50,6 @@ CHROMIUM_SERVICES = ("update.googleapis.com", "accounts.google.com", "content-au
                      "safebrowsingohttpgateway.googleapis.com", "www.googleapis.com")
 #: A built site to test instead of building one.
 SITE_VARIABLE = "LABKIT_LITE_SITE"
-#: Opening a notebook, starting Pyodide and running every cell, at most (seconds).
-NOTEBOOK_TIMEOUT = 300
 
 pytestmark = pytest.mark.notebook
 if os.environ.get("LABKIT_LITE") != "1" and not os.environ.get(SITE_VARIABLE):
@@ -69,14 +61,6 @@ import build_lite  # noqa: E402
 #: The site's notebooks that declare the browser edition, and the smoke notebook.
 DECLARED = sorted(build_lite.site_notebooks([], only_extra=False))
 NOTEBOOKS = ["smoke.ipynb", *DECLARED]
-
-#: The site's own files: one missing (404) is a build's fault. (JupyterLite's in-browser API,
-#: /api/..., answers 404 when it looks for a file that is not there, by design.)
-SHIPPED = ("/static/", "/build/", "/extensions/", "/lab/", "/files/")
-#: Served to JupyterLite with the types a browser insists on for modules and WebAssembly.
-TYPES = {".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript", ".json": "application/json",
-         ".whl": "application/octet-stream", ".zip": "application/zip", ".ipynb": "application/json"}
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -94,146 +78,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **TYPES}
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
 @pytest.fixture(scope="module")
 def origin(site: Path) -> Iterator[str]:
-    server = _Server(("127.0.0.1", 0), functools.partial(_Handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@dataclass
-class Proxy:
-    """A proxy that refuses every request (403) and records what was asked."""
-
-    asked: list[str] = field(default_factory=list)
-    port: int = 0
-
-
-class _ProxyHandler(socketserver.StreamRequestHandler):
-    def handle(self) -> None:
-        line = self.rfile.readline(65536).decode("latin-1").strip()
-        if line:
-            self.server.proxy.asked.append(line)
-        body = b"the course's browser test: no request may leave loopback\n"
-        self.wfile.write(b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                         + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    with serve(site) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
-def proxy() -> Iterator[Proxy]:
-    recorded = Proxy()
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _ProxyHandler)
-    server.daemon_threads = True
-    server.proxy = recorded
-    recorded.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield recorded
-    server.shutdown()
-    server.server_close()
+def browser_and_proxy() -> Iterator[tuple[object, Proxy]]:
+    with browser_with_proxy() as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def browser(proxy: Proxy) -> Iterator[object]:
-    sync_api = playwright_or_fail()
-    with sync_api.sync_playwright() as playwright:
-        # Every request goes to the proxy, except loopback's (Chromium never proxies those).
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=[*CHROMIUM_ARGS, f"--proxy-server=http://127.0.0.1:{proxy.port}"])
-        yield browser
-        browser.close()
+def browser(browser_and_proxy: tuple[object, Proxy]) -> object:
+    return browser_and_proxy[0]
 
 
-#: Runs in the page: waits for the notebook and its kernel, runs every cell, and
-#: returns each code cell's outputs and when the first cell finished.
-RUN_ALL = """
-async ([path, timeoutMs]) => {
-  const t0 = performance.timeOrigin;
-  const sleep = ms => new Promise(r => setTimeout(r, ms));
-  const deadline = performance.now() + timeoutMs;
-  while (!window.jupyterapp) { if (performance.now() > deadline) throw new Error('no window.jupyterapp'); await sleep(100); }
-  const app = window.jupyterapp;
-  await app.restored;
-  let panel = null;
-  while (true) {
-    const w = app.shell.currentWidget;
-    if (w && w.context && w.context.path === path) { panel = w; break; }
-    if (performance.now() > deadline) throw new Error('the notebook did not open: ' + path);
-    await sleep(100);
-  }
-  await panel.context.ready;
-  await panel.sessionContext.ready;
-  // Run only once the kernel is up: run-all on a kernel still starting asks which kernel to use.
-  while (panel.sessionContext.kernelDisplayStatus !== 'idle') {
-    if (performance.now() > deadline) throw new Error('the kernel did not start: ' + panel.sessionContext.kernelDisplayStatus);
-    await sleep(100);
-  }
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-  const cells = panel.content.model.cells;
-  let firstCode = -1;
-  for (let i = 0; i < cells.length; i++) { if (cells.get(i).type === 'code') { firstCode = i; break; } }
-  let firstDone = null;
-  const watch = (async () => {
-    while (firstDone === null && firstCode >= 0) {
-      const c = cells.get(firstCode);
-      if (c.executionCount !== null && c.executionCount !== undefined) { firstDone = performance.now(); break; }
-      if (performance.now() > deadline) break;
-      await sleep(50);
-    }
-  })();
-  const ran = await Promise.race([
-    app.commands.execute('notebook:run-all-cells'),
-    (async () => { while (performance.now() < deadline) await sleep(500); return 'timeout'; })(),
-  ]);
-  await Promise.race([watch, sleep(1000)]);
-  const out = [];
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells.get(i);
-    if (c.type !== 'code') continue;
-    out.push({index: i, source: c.sharedModel.getSource(), count: c.executionCount,
-              outputs: c.outputs.toJSON()});
-  }
-  return {ran, kernel: kernel ? kernel.name : null, firstCellMs: firstDone, cells: out};
-}
-"""
-
-
-@dataclass
-class Run:
-    ran: object
-    kernel: str | None
-    first_cell_s: float | None
-    cells: list[dict]
-    missing: list[str]
-
-
-def run_notebook(browser: object, origin: str, path: str, timeout: float = NOTEBOOK_TIMEOUT) -> Run:
-    """Open ``path`` of the site in a fresh context, run all its cells, return what happened."""
-    context = browser.new_context()
-    missing: list[str] = []
-    context.on("response", lambda response: missing.append(response.url) if response.status == 404
-               and urlsplit(response.url).path.startswith(SHIPPED) else None)
-    page = context.new_page()
-    try:
-        page.set_default_timeout(timeout * 1000)
-        page.goto(f"{origin}/lab/index.html?path={path}", wait_until="load")
-        result = page.evaluate(RUN_ALL, [path, timeout * 1000])
-    finally:
-        context.close()
-    first = result["firstCellMs"]
-    return Run(result["ran"], result["kernel"], None if first is None else first / 1000, result["cells"], missing)
+@pytest.fixture(scope="module")
+def proxy(browser_and_proxy: tuple[object, Proxy]) -> Proxy:
+    return browser_and_proxy[1]
 
 
 def chromium_service(line: str) -> bool:
