@@ -32,6 +32,7 @@ npm (for Pyodide), the registries, jupyterlite (``requirements-lite.txt``).
 Usage::
 
     python scripts/build_lite.py [--out _build/lite] [--notebook extra.ipynb ...] [--only-extra]
+    python scripts/build_lite.py --serve 8000     # the built site on http://127.0.0.1:8000/lab/index.html
 """
 
 from __future__ import annotations
@@ -445,8 +446,29 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -
     leave_out_extensions(out)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     print(f"==> the browser edition is in {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out} "
-          f"({size / 1e6:.1f} MB); serve it, e.g. `python -m http.server -d {out}`, and open lab/index.html", flush=True)
+          f"({size / 1e6:.1f} MB); `python scripts/build_lite.py --serve 8000` serves it", flush=True)
     return out
+
+
+def serve(site: Path, port: int) -> None:
+    """Serve a built site on 127.0.0.1 (with the types browsers insist on for ES modules and WebAssembly)."""
+    import functools
+    import http.server
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                          ".wasm": "application/wasm", ".mjs": "text/javascript", ".js": "text/javascript"}
+
+    if not (site / "lab" / "index.html").exists():
+        raise BuildError(f"no site in {site}: run `make lite` first")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(site)))
+    print(f"==> open http://127.0.0.1:{server.server_address[1]}/lab/index.html (Ctrl+C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,8 +477,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook", type=Path, action="append", default=[],
                         help="one more notebook for the site's root (the tests' smoke notebook)")
     parser.add_argument("--only-extra", action="store_true", help="publish only the --notebook notebooks")
+    parser.add_argument("--serve", type=int, metavar="PORT", help="serve the built site on 127.0.0.1:PORT (no build)")
     args = parser.parse_args(argv)
     try:
+        if args.serve is not None:
+            serve(args.out.resolve(), args.serve)
+            return 0
         build(args.out.resolve(), [p.resolve() for p in args.notebook], args.only_extra)
     except BuildError as error:
         print(f"make lite: {error}", file=sys.stderr)
