@@ -81,9 +81,9 @@ FOLDERS = ("notebooks", "labs")
 LITE_KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 #: JupyterLab extensions of .venv that the site leaves out: jupyterlab-myst (8 MB) renders
 #: every Markdown cell again on each change, which holds a long notebook's page busy in
-#: JupyterLite (the notebooks' Markdown is shown as CommonMark instead); the widgets' manager
-#: serves ipywidgets, which no browser notebook uses.
-LEFT_OUT_EXTENSIONS = ("jupyterlab-myst", "@jupyter-widgets/jupyterlab-manager")
+#: JupyterLite (the notebooks' Markdown is shown as CommonMark instead). (The widgets' manager
+#: stays: ipywidgets is in lite/requirements.txt.)
+LEFT_OUT_EXTENSIONS = ("jupyterlab-myst",)
 APP_NAME = "AWS Architecture, Hands-On (browser edition)"
 
 
