@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -108,12 +109,15 @@ def chromium_service(line: str) -> bool:
 
 
 def errors_of(run: Run) -> list[str]:
+    """Each failed cell: its first line, the error, and the traceback's last lines (where it was raised)."""
     found = []
     for cell in run.cells:
         for output in cell["outputs"]:
             if output.get("output_type") == "error":
+                trace = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in output.get("traceback", [])]
+                where = "\n".join(trace[-4:-1])
                 found.append(f"cell {cell['index']} ({cell['source'].splitlines()[0] if cell['source'] else ''!r}): "
-                             f"{output.get('ename')}: {output.get('evalue')}")
+                             f"{output.get('ename')}: {output.get('evalue')}\n{where}")
     return found
 
 
