@@ -13,7 +13,9 @@ a browser, that a notebook declaring the browser edition never needs them:
 - ``subprocess.Popen``, ``os.system`` and ``os.fork`` fail, and ``PATH`` holds
   no program (so ``dot`` is absent);
 - ``import cryptography`` and ``import trustme`` raise ``ImportError``: the
-  site ships no wasm build of them.
+  site ships no wasm build of them; ``resource.getrusage`` is gone, as in
+  Pyodide's ``resource`` module (``/proc`` stays: Pyodide has none, and
+  ``tests/services/test_browser_inline.py`` covers code that reads it).
 
 A Jupyter kernel starts threads of its own, so the cells run without one: in
 IPython's ``InteractiveShell`` with its history thread off, which gives them
@@ -99,6 +101,10 @@ def restrict() -> None:
     for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "execv", "execve"):
         if hasattr(os, name):
             delattr(os, name)
+    import resource
+
+    if hasattr(resource, "getrusage"):  # Pyodide's resource module has no getrusage
+        del resource.getrusage
     empty = tempfile.mkdtemp(prefix="pyodide-like-path-")
     os.environ["PATH"] = empty
 

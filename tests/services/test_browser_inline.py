@@ -111,3 +111,24 @@ def test_restore_gives_moto_its_threads_back(browser):
     from moto.stepfunctions.parser.backend import execution_worker
 
     assert execution_worker.Thread is threading.Thread and not sfn_browser.running_inline()
+
+
+def test_memory_used_is_zero_where_neither_proc_nor_getrusage_exists(monkeypatch):
+    """Pyodide has no /proc and its resource module has no getrusage: the REPORT line's
+    "Max Memory Used" falls back instead of failing the invocation."""
+    import builtins
+    import resource
+
+    from labkit.services.lambda_ import runtime
+
+    real_open = builtins.open
+
+    def no_proc(file, *args, **kwargs):
+        if str(file).startswith("/proc/"):
+            raise FileNotFoundError(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert runtime._rss_mb() > 0  # getrusage still answers
+    monkeypatch.delattr(resource, "getrusage")
+    assert runtime._rss_mb() == 0.0

@@ -294,9 +294,10 @@ def _rss_mb() -> float:
     except (OSError, ValueError, IndexError):
         try:
             import resource
-        except ImportError:  # the browser edition (Pyodide) has neither /proc nor resource
+
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        except (ImportError, AttributeError):  # Pyodide has no /proc, and its resource module no getrusage
             return 0.0
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------
