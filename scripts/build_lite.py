@@ -26,8 +26,10 @@ is fetched at run time from anywhere but the site itself:
   ``%pip install`` finds nothing outside the site (the PyPI fallback is off).
 
 Downloads are cached in ``_build/lite-cache`` (the Pyodide archive, the
-wheels): a second build fetches nothing. Each missing tool is a clear error:
-npm (for Pyodide), the registries, jupyterlite (``requirements-lite.txt``).
+wheels): a second build fetches nothing. Pyodide comes through npm when it is
+installed, or else straight from the npm registry's archive address; the
+integrity check is the same. Each missing piece is a clear error: the
+registries, jupyterlite (``requirements-lite.txt``).
 
 Usage::
 
@@ -50,6 +52,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from email.parser import HeaderParser
 from pathlib import Path
@@ -132,22 +135,33 @@ def wanted_wheels() -> dict[str, str]:
 # ----------------------------------------------------------------- Pyodide
 
 
+#: Where the archive comes from when npm is not installed.
+NPM_REGISTRY = "https://registry.npmjs.org"
+
+
 def fetch_pyodide(cache: Path) -> Path:
     """The pinned Pyodide npm archive, in the cache, its integrity checked. Returns the archive."""
     pin = json.loads(PYODIDE_PIN.read_text(encoding="utf-8"))
     spec = f"{pin['package']}@{pin['version']}"
     archive = cache / f"{pin['package']}-{pin['version']}.tgz"
     if not archive.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            raise BuildError("npm is not installed: it fetches Pyodide from the npm registry "
-                             "(Debian: apt-get install npm)")
         print(f"==> fetching {spec} from the npm registry", flush=True)
         cache.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run([npm, "pack", spec, "--pack-destination", str(cache), "--silent"],
-                              capture_output=True, text=True)
-        if done.returncode != 0 or not archive.exists():
-            raise BuildError(f"npm could not fetch {spec} (no network to the npm registry?):\n{done.stderr.strip()}")
+        npm = shutil.which("npm")
+        if npm:
+            done = subprocess.run([npm, "pack", spec, "--pack-destination", str(cache), "--silent"],
+                                  capture_output=True, text=True)
+            if done.returncode != 0 or not archive.exists():
+                raise BuildError(f"npm could not fetch {spec} (no network to the npm registry?):\n{done.stderr.strip()}")
+        else:  # no npm: the registry's own address for the package's archive (the integrity check follows)
+            url = f"{NPM_REGISTRY}/{pin['package']}/-/{archive.name}"
+            try:
+                with urllib.request.urlopen(url, timeout=120) as answer:
+                    partial = archive.with_name(archive.name + ".partial")
+                    partial.write_bytes(answer.read())
+                    partial.replace(archive)
+            except OSError as error:
+                raise BuildError(f"could not fetch {url} (no network to the npm registry?): {error}") from error
     algorithm, expected = pin["integrity"].split("-", 1)
     actual = base64.b64encode(hashlib.new(algorithm, archive.read_bytes()).digest()).decode()
     if actual != expected:
