@@ -69,7 +69,9 @@ EDITIONS_SENTENCES = {
 }
 #: What the learners' tree holds besides the notebooks: the Binder (repo2docker)
 #: files, and labkit with what installs it.
-STUDENT_FILES = ("requirements.txt", "apt.txt", "postBuild", "runtime.txt", "pyproject.toml", "LICENSE")
+STUDENT_FILES = ("requirements.txt", "apt.txt", "postBuild", "runtime.txt", "pyproject.toml", "LICENSE",
+                 # JupyterLab's settings for the course (postBuild installs them): kernels start without asking.
+                 ".jupyter/lab/settings/overrides.json")
 #: Book pages the walkthroughs link to; the authors' and instructors' pages stay out.
 AUTHOR_PAGES = ("instructors.md", "contributing.md")
 STUDENT_README = """# AWS Architecture, Hands-On: the learners' copy
@@ -193,6 +195,7 @@ def student_tree(root: str | Path, out: str | Path) -> list[Path]:
     out.mkdir(parents=True)
     for name in STUDENT_FILES:
         if (root / name).exists():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / name, out / name)
     shutil.copytree(root / "labkit", out / "labkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (out / "notebooks").mkdir()

@@ -23,10 +23,9 @@ import sys
 from pathlib import Path
 
 import jsonschema
-import pytest
 from jupyterlab_server.settings_utils import get_settings
 
-from labkit.grading.book import STUDENT_FILES, student_tree
+from labkit.grading.book import student_tree
 from tests.lab.makelab import ROOT, SETTINGS_DIR, lab_flags
 
 OVERRIDES = SETTINGS_DIR / "overrides.json"
@@ -95,9 +94,6 @@ def test_binder_installs_the_course_settings(tmp_path):
     assert installed.read_bytes() == OVERRIDES.read_bytes()
 
 
-@pytest.mark.xfail(OVERRIDES.relative_to(ROOT).as_posix() not in STUDENT_FILES, strict=True,
-                   reason="the learners' tree (labkit.grading.book.STUDENT_FILES) does not carry the course's "
-                          "overrides.json yet: on the branch Binder opens, postBuild installs none")
 def test_binder_on_the_learners_branch_installs_the_course_settings(tmp_path):
     """The launch buttons open the learners' branch (labkit.grading.book.student_tree): postBuild runs there."""
     tree = tmp_path / "learners"
