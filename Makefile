@@ -44,6 +44,8 @@ chromium:
 book: $(STAMP) graphviz
 	@echo "==> building the book into _build/html (unchanged notebooks come from the cache)"
 	@LABKIT_REQUIRE_GRAPHVIZ=1 $(BIN)/jupyter-book build . --warningiserror --keep-going
+	@if [ -d _build/lite ]; then rm -rf _build/html/lite && cp -r _build/lite _build/html/lite && \
+	  echo "==> the browser edition (make lite) is in _build/html/lite: the pages' Browser links open it"; fi
 	@echo "==> open _build/html/index.html"
 
 # The class edition: every worked solution withheld (labkit.grading.book). It starts

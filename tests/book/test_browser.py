@@ -36,10 +36,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import parse_qsl, unquote, urldefrag, urlsplit
 
+import nbformat
 import pytest
 
+from labkit.grading.book import LITE_FOLDER, notebook_editions
 from tests.book.conftest import Build
 from tests.harness import RUN_LAST
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, playwright_or_fail
@@ -407,9 +409,25 @@ def target_file(html: Path, path: str) -> Path:
     return target / "index.html" if target.is_dir() or path.endswith("/") else target
 
 
+def lite_link_problem(url: str) -> str | None:
+    """What is wrong with a link into the browser edition (``lite/``), which is published
+    beside the book but not built with it: it must open JupyterLite's lab on a notebook that
+    declares the browser edition, the notebooks ``scripts/build_lite.py`` puts in the site."""
+    parts = urlsplit(url)
+    if parts.path != f"/{LITE_FOLDER}/lab/index.html":
+        return f"not the browser edition's lab page (/{LITE_FOLDER}/lab/index.html)"
+    notebook = dict(parse_qsl(parts.query)).get("path", "")
+    if not (ROOT / notebook).is_file() or notebook.count("/") != 1:
+        return f"names no notebook of the course ({notebook!r})"
+    if "browser" not in notebook_editions(nbformat.read(ROOT / notebook, as_version=4)):
+        return f"{notebook} does not declare the browser edition"
+    return None
+
+
 def broken_links(html: Path, visits: dict[str, Visit], origin: str) -> list[str]:
     """The links into the site at ``origin`` (served from ``html``) that name no file of it, or
-    an anchor not in the page they name."""
+    an anchor not in the page they name. Links into the browser edition (``lite/``) are
+    checked by :func:`lite_link_problem` when the build has no ``lite`` folder."""
     anchors: dict[Path, set[str]] = {}
     broken = []
     for name, found in visits.items():
@@ -417,6 +435,11 @@ def broken_links(html: Path, visits: dict[str, Visit], origin: str) -> list[str]
             if not link.startswith(f"{origin}/"):
                 continue
             url, fragment = urldefrag(link)
+            if urlsplit(url).path.startswith(f"/{LITE_FOLDER}/") and not (html / LITE_FOLDER).is_dir():
+                problem = lite_link_problem(url)
+                if problem:
+                    broken.append(f"{name}.html -> {link}: {problem}")
+                continue
             target = target_file(html, urlsplit(url).path)
             if not target.is_file():
                 broken.append(f"{name}.html -> {link}: no such file")
@@ -442,7 +465,8 @@ BROKEN_PAGE = """<!DOCTYPE html>
 <body><main><h1>A broken page</h1>
 <p>Exercise 1 (grading)</p>
 <img src="missing-diagram.png">
-<p><a href="missing.html">a page that is not there</a>, <a href="#nowhere">an anchor that is not there</a></p>
+<p><a href="missing.html">a page that is not there</a>, <a href="#nowhere">an anchor that is not there</a>,
+<a href="../lite/lab/index.html?path=labs/route53.ipynb">a lab that does not run in the browser</a></p>
 <div style="width: 900px">wider than a phone</div>
 <button></button>
 <script>console.error("an error of the page's own");</script>
@@ -470,6 +494,7 @@ def test_every_check_fails_on_a_broken_page(browser, tmp_path):
     assert any("button-name" in problem for problem in found.problems["axe"])
     assert any("missing-diagram.png" in problem for problem in found.problems["resolves"])
     assert any("missing.html" in link for link in links) and any("nowhere" in link for link in links)
+    assert any("labs/route53.ipynb does not declare the browser edition" in link for link in links), links
     assert found.screenshots and all(path.is_file() for path in found.screenshots)
 
 
