@@ -5,7 +5,11 @@ cache); ``make test`` skips it unless ``LABKIT_LITE=1``. A site is built from
 the cache (:mod:`scripts.build_lite`: the notebooks that declare the browser
 edition, and this folder's smoke notebook) and served on 127.0.0.1; set
 ``LABKIT_LITE_SITE`` to a built site (with ``tests/fixtures/lite``'s notebooks
-in it: ``build_lite.py --notebook``) to test that one instead. Then, each notebook in a fresh browser context:
+and the labs' strict sources in it: ``build_lite.py --notebook``, see
+:func:`strict_sources`) to test that one instead. The walkthroughs run as the
+site has them; each lab runs as its source, solutions in and checks strict (a
+failed check raises), since the site's own copy is the learners', answer
+cells unsolved. Then, each notebook in a fresh browser context:
 
 - opens in JupyterLite's JupyterLab (``lab/index.html?path=...``), its kernel
   is Pyodide's, and every cell is run (JupyterLab's "run all"): the test fails
@@ -61,7 +65,31 @@ import build_lite  # noqa: E402
 
 #: The site's notebooks that declare the browser edition, and the smoke notebook.
 DECLARED = sorted(build_lite.site_notebooks([], only_extra=False))
-NOTEBOOKS = ["smoke.ipynb", *DECLARED]
+#: A lab runs here as its source (solutions in, checks strict: a check that fails raises), added
+#: to the test's site as ``lab-<name>.ipynb``: the site's own copy of a lab is the learners', whose
+#: answer cells are unsolved. Walkthroughs run as the site has them.
+SOURCE_PREFIX = "lab-"
+STRICT_CELL = 'import os\nos.environ["LABKIT_STRICT"] = "1"  # the course\'s tests: a failed check raises'
+NOTEBOOKS = ["smoke.ipynb", *[path for path in DECLARED if not path.startswith("labs/")],
+             *[f"{SOURCE_PREFIX}{Path(path).name}" for path in DECLARED if path.startswith("labs/")]]
+
+
+def strict_sources(folder: Path) -> list[Path]:
+    """The sources of the labs that declare the browser edition, each with a first cell that
+    makes its checks strict, written into ``folder`` as ``lab-<name>.ipynb``."""
+    import nbformat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in DECLARED:
+        if not path.startswith("labs/"):
+            continue
+        nb = nbformat.read(ROOT / path, as_version=4)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(STRICT_CELL))
+        target = folder / f"{SOURCE_PREFIX}{Path(path).name}"
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -70,9 +98,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         path = Path(given).resolve()
         assert (path / "lab" / "index.html").exists(), f"{SITE_VARIABLE}={given}: no JupyterLite site there"
         return path
-    out = tmp_path_factory.mktemp("lite") / "site"
+    work = tmp_path_factory.mktemp("lite")
+    out = work / "site"
     try:
-        build_lite.build(out, [SMOKE, CANARY], only_extra=False)
+        build_lite.build(out, [SMOKE, CANARY, *strict_sources(work / "sources")], only_extra=False)
     except build_lite.BuildError as error:
         pytest.fail(f"the site could not be built (run `make lite` first, which fills the download cache): {error}",
                     pytrace=False)
