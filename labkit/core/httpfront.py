@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
 
+from labkit.core import platform
 from labkit.core.loopback import LoopbackServer
 
 #: Largest request body a front reads (a bigger one gets 413).
@@ -215,14 +216,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         request = HttpRequest(
             method=self.command, path=path or "/", query=query,
             headers=list(self.headers.items()), body=body,
-            client=(self.client_address[0], self.client_address[1]),
-            scheme="https" if self.front.tls else "http", server_port=self.front.port)
-        try:
-            response = self.front.handler(request)
-        except Exception as error:  # noqa: BLE001  (a plane's bug must not stop the server)
-            self.front.errors.append("".join(traceback.format_exception(error)))
-            response = HttpResponse.text(500, "500 Internal Server Error\n")
-        self._write(response, head=self.command == "HEAD")
+            client=(self.client_address[0], self.client_address[1]))
+        self._write(self.front.dispatch(request), head=self.command == "HEAD")
 
     def _write(self, response: HttpResponse, *, close: bool = False, head: bool = False) -> None:
         try:
@@ -271,7 +266,7 @@ class HttpFront:
         self.timeout = timeout
         self.errors: list[str] = []
         context = None
-        if tls:
+        if tls and not platform.in_browser():  # in-process (browser edition): no socket to wrap
             from labkit.core import tls as authority
 
             context = authority.server_context()
@@ -283,6 +278,18 @@ class HttpFront:
         self._server.front = self  # type: ignore[attr-defined]
         self.port = self._server.port
         self.address = self._server.address
+
+    def dispatch(self, request: HttpRequest) -> HttpResponse:
+        """Answer ``request`` with the plane's function, as the server does for
+        each request it reads (and as the browser edition calls it, in-process).
+        A handler that raises gives ``500``; its error is kept in :attr:`errors`."""
+        request.scheme = "https" if self.tls else "http"
+        request.server_port = self.port
+        try:
+            return self.handler(request)
+        except Exception as error:  # noqa: BLE001  (a plane's bug must not stop the server)
+            self.errors.append("".join(traceback.format_exception(error)))
+            return HttpResponse.text(500, "500 Internal Server Error\n")
 
     @property
     def running(self) -> bool:

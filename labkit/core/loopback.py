@@ -4,8 +4,14 @@ A plane's behaviour is a function first (a request in, an answer out); when a
 learner's client needs a real address (a Redis or Memcached client, a
 database driver), :class:`LoopbackServer` serves that function on 127.0.0.1.
 Every server started here is tracked, so ``lab.reset()`` can stop them all and
-a test can prove that none is left listening. In the browser edition no server
-starts: :class:`~labkit.core.platform.BrowserGap` names the gap instead.
+a test can prove that none is left listening.
+
+In the browser edition no socket can listen and no thread can serve. There a
+server is *in-process*: it takes a virtual port (the same numbers, never
+bound), no thread, and :func:`in_process` finds it by that port. A client
+seam of the service that owns it (a ``requests`` adapter for HTTP, a Redis or
+Memcached connection, a DNS query) then calls the plane directly, with the
+same addresses a local client would use (see :mod:`labkit.core.inprocess`).
 """
 
 from __future__ import annotations
@@ -29,6 +35,35 @@ class _TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
+class _VirtualServer:
+    """What a server is in the browser edition: attributes a plane may set
+    (``owner``, ``configure``'s settings), and nothing that listens."""
+
+    server_address: tuple[str, int]
+
+    def shutdown(self) -> None:
+        pass
+
+    def server_close(self) -> None:
+        pass
+
+
+#: In-process servers by virtual port (browser edition).
+_IN_PROCESS: dict[int, LoopbackServer] = {}
+#: Virtual ports start here (where no privileged port is; the numbers are never bound).
+_FIRST_VIRTUAL_PORT = 20000
+
+
+def _virtual_port(wanted: int) -> int:
+    """``wanted`` when it is free among in-process servers, else the next free number."""
+    if wanted and wanted not in _IN_PROCESS:
+        return wanted
+    port = _FIRST_VIRTUAL_PORT
+    while port in _IN_PROCESS:
+        port += 1
+    return port
+
+
 class LoopbackServer:
     """Serve ``handler_class`` (a ``socketserver.BaseRequestHandler``) on
     127.0.0.1 in a background thread.
@@ -46,8 +81,12 @@ class LoopbackServer:
     def __init__(self, handler_class: type[socketserver.BaseRequestHandler], *, port: int = 0,
                  name: str = "server", server_class: type[socketserver.TCPServer] | None = None,
                  configure: Any = None) -> None:
-        platform.require_local(f"A server listening on 127.0.0.1 ({name})",
-                               "a browser tab can neither listen on a port nor start the thread that serves it")
+        self.handler_class = handler_class
+        self.connections: set[socket.socket] = set()
+        self._stopped = False
+        if platform.in_browser():
+            self._start_in_process(port, name, configure)
+            return
         cls = server_class or _TCPServer
         server = cls((HOST, port), handler_class, bind_and_activate=False)
         server.allow_reuse_address = True
@@ -62,16 +101,35 @@ class LoopbackServer:
         except OSError:
             server.server_close()
             raise
-        self._server = server
-        self.connections: set[socket.socket] = set()
+        self._server: Any = server
         self.port: int = server.server_address[1]
         self.address = (HOST, self.port)
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name=f"labkit-{name}-{self.port}")
-        self._stopped = False
+        self._thread: threading.Thread | None = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True, name=f"labkit-{name}-{self.port}")
         self._thread.start()
         with _LIVE_LOCK:
             _LIVE.add(self)
+
+    def _start_in_process(self, port: int, name: str, configure: Any) -> None:
+        """The browser edition's server: a virtual port, no socket, no thread."""
+        server = _VirtualServer()
+        with _LIVE_LOCK:
+            self.port = _virtual_port(port)
+            _IN_PROCESS[self.port] = self
+            _LIVE.add(self)
+        server.server_address = (HOST, self.port)
+        if configure is not None:
+            configure(server)
+        server.owner = self  # type: ignore[attr-defined]
+        self._server = server
+        self.address = (HOST, self.port)
+        self._thread = None
+        self.name = name
+
+    @property
+    def in_process(self) -> bool:
+        """True for a browser-edition server, which no socket reaches (see :func:`in_process`)."""
+        return self._thread is None
 
     def track(self, connection: socket.socket) -> None:
         """Remember an open connection, so :meth:`stop` can close it."""
@@ -96,9 +154,19 @@ class LoopbackServer:
                 connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self._thread.join(timeout=2)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
         with _LIVE_LOCK:
             _LIVE.discard(self)
+            if _IN_PROCESS.get(self.port) is self:
+                del _IN_PROCESS[self.port]
+
+
+def in_process(port: int) -> LoopbackServer | None:
+    """The in-process server (browser edition) on virtual ``port``, or ``None``."""
+    with _LIVE_LOCK:
+        server = _IN_PROCESS.get(int(port))
+    return server if server is not None and server.running else None
 
 
 def live_servers() -> list[LoopbackServer]:

@@ -36,7 +36,7 @@ from typing import Any
 import boto3
 import botocore.client
 
-from labkit.core import aws, hooks, loopback, names, nocrypto, offline, platform, registry, threadenv, tls
+from labkit.core import aws, hooks, inprocess, loopback, names, nocrypto, offline, platform, registry, threadenv, tls
 from labkit.core.aws import ACCOUNT_ID, REGION
 from labkit.core.clock import Clock, clock
 
@@ -245,6 +245,8 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
         _MOCK.start()
         offline.adopt_moto()
         names.adopt_moto()
+        if platform.in_browser():
+            inprocess.install()  # requests reaches the sandbox's servers in-process (no sockets there)
         hooks.install()
         # moto's ASL interpreter logs a full traceback for every error a state
         # machine catches; the execution history reports each error anyway.

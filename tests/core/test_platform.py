@@ -4,7 +4,9 @@ says so, naming the gap and the local edition, instead of failing deep inside.""
 
 from __future__ import annotations
 
+import socket
 import socketserver
+import threading
 
 import pytest
 
@@ -43,11 +45,21 @@ class _Echo(socketserver.BaseRequestHandler):
         self.request.sendall(self.request.recv(100))
 
 
-def test_no_server_starts_in_the_browser(browser):
-    before = loopback.live_servers()
-    with pytest.raises(platform.BrowserGap, match=r"A server listening on 127.0.0.1 \(echo\)"):
-        loopback.LoopbackServer(_Echo, name="echo")
-    assert loopback.live_servers() == before
+def test_a_server_in_the_browser_is_in_process_and_listens_nowhere(browser):
+    threads = threading.active_count()
+    server = loopback.LoopbackServer(_Echo, name="echo", configure=lambda s: setattr(s, "setting", 7))
+    try:
+        assert server.in_process and server.running and server in loopback.live_servers()
+        assert loopback.in_process(server.port) is server and server._server.setting == 7
+        assert threading.active_count() == threads, "no thread serves it"
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", server.port)) != 0 or not server.in_process
+        second = loopback.LoopbackServer(_Echo, port=server.port, name="echo-2")
+        assert second.port != server.port, "a taken virtual port is not handed out twice"
+        second.stop()
+    finally:
+        server.stop()
+    assert loopback.in_process(server.port) is None and server not in loopback.live_servers()
 
 
 def test_a_server_starts_locally(monkeypatch):
