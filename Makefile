@@ -106,6 +106,7 @@ $(LITE_STAMP): $(STAMP) requirements-lite.txt
 lite: $(LITE_STAMP)
 	@$(BIN)/python scripts/build_lite.py
 
-# Every notebook that declares the browser edition, run in JupyterLite in Chromium (tests/lite/test_lite.py).
+# Every notebook that declares the browser edition, run in JupyterLite in Chromium (tests/lite/test_lite.py,
+# one worker), and beside it in a CPython that behaves like Pyodide (tests/lite/test_browser_mode.py).
 test-lite: lite chromium
-	@LABKIT_LITE=1 $(BIN)/python -m pytest -p no:randomly tests/lite/test_lite.py
+	@LABKIT_LITE=1 $(BIN)/python -m pytest -p no:randomly -n 2 --dist loadgroup tests/lite/test_lite.py tests/lite/test_browser_mode.py

@@ -6,8 +6,10 @@ that declares ``"browser"`` runs here, top to bottom (a lab's source, so every
 check must pass), in a CPython process that behaves like Pyodide
 (:mod:`tests.lite.pyodide_like`): browser mode on, no threads, no sockets, no
 subprocesses, no Graphviz, no ``cryptography`` or ``trustme``. A claim is
-therefore always tested; ``tests/lite/test_lite.py`` runs the same notebooks
-in a real browser.
+therefore tested twice: here, quickly and without a browser (``make test-lite``
+runs these notebook runs beside ``tests/lite/test_lite.py``, which runs the same
+notebooks in a real browser; set ``LABKIT_LITE=1`` to run them alone, the inner
+loop of a chapter's browser work), and in Chromium.
 
 The harness itself is tested first: each thing it takes away is really gone
 in its process, so a notebook that passes here did not need it.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -91,6 +94,7 @@ def test_the_sqs_chapter_runs_in_the_browser():
 
 
 @pytest.mark.notebook
+@pytest.mark.skipif(os.environ.get("LABKIT_LITE") != "1", reason="the browser edition's runs are in `make test-lite`")
 @pytest.mark.parametrize("path", BROWSER, ids=[f"{p.parent.name}/{p.stem}" for p in BROWSER])
 def test_a_browser_notebook_runs_where_pyodide_would(path):
     run = pyodide_like.run(path)
