@@ -2,7 +2,11 @@
 
 The CSV has one row per submission: ``submission, score, max_score, status``,
 one column per exercise, then ``detail, sha256, source_sha256``. The JSON holds
-the same rows with every check's feedback. Both are written atomically
+the same rows with every check's feedback. A CSV cell that a spreadsheet would
+read as a formula (a submission's file name or a learner's error text that
+starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is written
+with a leading ``'``, which spreadsheets show as text (:func:`as_text_cell`);
+``--resume`` takes it off again. Both are written atomically
 (a reader never sees half a file), after every graded submission. A shard's
 JSON also says which shard it is and lists every submission of the class
 (:mod:`~labkit.grading.shards`); :func:`read_gradebook` reads a JSON back for
@@ -35,6 +39,22 @@ from labkit.grading.records import (
 )
 from labkit.grading.release import write_atomic
 
+#: What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The columns whose text comes from learners (file names, error messages).
+LEARNER_TEXT = ("submission", "detail")
+
+
+def as_text_cell(value: str) -> str:
+    """``value`` as a cell no spreadsheet runs: a leading ``'`` before a formula's
+    first character (and before a leading ``'``, so :func:`from_text_cell` is exact)."""
+    return "'" + value if value.startswith((*FORMULA_STARTS, "'")) else value
+
+
+def from_text_cell(value: str) -> str:
+    """The inverse of :func:`as_text_cell`."""
+    return value[1:] if value.startswith("'") and value[1:].startswith((*FORMULA_STARTS, "'")) else value
+
 
 def write_csv(path: str | os.PathLike[str], exercise_ids: Sequence[str], grades: Iterable[SubmissionGrade]) -> None:
     """Write the gradebook CSV atomically."""
@@ -42,7 +62,8 @@ def write_csv(path: str | os.PathLike[str], exercise_ids: Sequence[str], grades:
     writer = csv.DictWriter(buffer, fieldnames=[*LEADING_COLUMNS, *exercise_ids, *TRAILING_COLUMNS])
     writer.writeheader()
     for grade in grades:
-        writer.writerow(grade.csv_row(exercise_ids))
+        row = grade.csv_row(exercise_ids)
+        writer.writerow({**row, **{column: as_text_cell(row[column]) for column in LEARNER_TEXT}})
     write_atomic(path, buffer.getvalue())
 
 
@@ -129,6 +150,7 @@ def previous_grades(csv_path: Path, json_path: Path | None) -> dict[str, Submiss
         fixed = set(LEADING_COLUMNS) | set(TRAILING_COLUMNS)
         exercise_ids = [c for c in reader.fieldnames or [] if c not in fixed]
         for row in reader:
+            row.update({column: from_text_cell(row[column]) for column in LEARNER_TEXT if column in row})
             if row.get("status") == "grader-error" or not row.get("sha256"):
                 continue
             try:
