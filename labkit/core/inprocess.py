@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 from labkit.core import loopback, names, platform
 from labkit.core.httpfront import HttpFront, HttpRequest, HttpResponse
-from labkit.core.offline import OfflineError
+from labkit.core.offline import OfflineError, is_loopback
 from labkit.core.seams import Seam
 
 
@@ -39,13 +39,17 @@ class NotListening(ConnectionRefusedError):
 
 def server_at(host: str, port: int) -> loopback.LoopbackServer | None:
     """The in-process server a connection to ``host:port`` would reach, or
-    ``None`` when ``host`` is not the sandbox's.
+    ``None`` when ``host`` is not the sandbox's. A loopback address
+    (``127.0.0.1``, ``localhost``) reaches the in-process server on that
+    virtual port, and is ``None`` when there is none.
 
     Raises:
         socket.gaierror: ``host`` is a sandbox name that does not exist.
         ConnectionRefusedError: the name or address is the sandbox's, but
             nothing serves on ``port`` (the same error a local client gets).
     """
+    if is_loopback(host):  # a server's own address (``front.url``): its virtual port, if one serves there
+        return loopback.in_process(port)
     targets = names.connect_targets(host, port)
     if targets is None:
         return None
@@ -164,8 +168,9 @@ def _get_adapter(original: Any, session: Any, url: str) -> Any:
     if platform.in_browser():
         parts = urlsplit(url)
         host = parts.hostname or ""
+        port = parts.port or _default_port(parts.scheme)
         try:
-            mine = names.connect_targets(host, parts.port or _default_port(parts.scheme)) is not None
+            mine = names.connect_targets(host, port) is not None or (is_loopback(host) and server_at(host, port) is not None)
         except OSError:  # the sandbox's name, but no such name or nobody listening: the adapter says so
             mine = True
         if mine:

@@ -75,3 +75,13 @@ def test_locally_requests_go_through_the_socket(monkeypatch):
     labkit.start()
     inprocess.install()
     assert not isinstance(requests.Session().get_adapter(f"http://{NAME}/"), inprocess.SandboxAdapter)
+
+
+def test_a_servers_own_loopback_address_reaches_it_in_process(front):
+    server, _, seen = front
+    assert inprocess.server_at("127.0.0.1", server.port).front is server
+    answer = requests.get(server.url + "/direct", timeout=5)  # http://127.0.0.1:<virtual port>
+    assert (answer.status_code, seen[-1].path, seen[-1].host) == (201, "/direct", "127.0.0.1")
+    assert inprocess.server_at("localhost", 9) is None  # nothing in-process there: not the sandbox's to answer
+    server.stop()
+    assert inprocess.server_at("127.0.0.1", server.port) is None
