@@ -16,8 +16,10 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from labkit.core import loopback, names, registry, seams, tls
+from labkit.core import inprocess, loopback, names, platform, registry, seams, tls
+from labkit.core.httpfront import HttpFront, HttpResponse
 from labkit.services import apigateway as local
+from labkit.services.apigateway import browser as apigw_browser
 from labkit.services.apigateway import templates
 from tests.support.lifecycle import assert_nothing_left_running
 
@@ -675,3 +677,98 @@ def test_reset_stops_the_front_and_forgets_everything(lab, api, lambda_role):
     fresh = Api(lab)  # and the plane works again after the reset
     fresh.method("/ping", responses=[("200", None, '{"pong": true}')])
     assert requests.get(fresh.deploy() + "/ping").json() == {"pong": True}
+
+
+# ---------------------------------------------------------------- the browser edition (no sockets: in-process)
+
+
+@pytest.fixture()
+def browser(lab, monkeypatch):
+    """Browser mode on: servers become in-process, ``requests`` reaches them through labkit.core.inprocess."""
+    monkeypatch.setenv(platform.VARIABLE, "1")
+    lab.reset()  # a front started locally by an earlier test comes back in-process
+    inprocess.install()
+    yield lab
+    lab.reset()
+
+
+def test_in_the_browser_an_http_proxy_backend_is_reached_in_process(browser, api):
+    seen = []
+
+    def handle(request):
+        seen.append((request.method, request.target, request.header("host"), request.header("x-client"), request.body,
+                     threading.get_ident()))
+        return HttpResponse(200, [("Content-Type", "application/json"), ("X-Backend", "shop")], b'{"ok": true}')
+
+    backend = HttpFront(handle, name="browser-backend")
+    assert backend._server.in_process  # no socket: a connection to its port would be refused
+    api.method("/legacy/{proxy+}", "ANY", integration="HTTP_PROXY", integration_method="ANY",
+               uri=f"http://127.0.0.1:{backend.port}/v1/{{proxy}}",
+               request_parameters={"integration.request.path.proxy": "method.request.path.proxy"})
+    api.method("/gone", integration="HTTP_PROXY", uri="http://127.0.0.1:9/")  # nothing serves there
+    url = api.deploy()
+    answer = requests.post(url + "/legacy/cart/items?sku=mug", data=b'{"qty": 2}', headers={"X-Client": "web"})
+    assert (answer.status_code, answer.json(), answer.headers["X-Backend"]) == (200, {"ok": True}, "shop")
+    assert seen == [("POST", "/v1/cart/items?sku=mug", f"127.0.0.1:{backend.port}", "web", b'{"qty": 2}',
+                     threading.get_ident())]  # the caller's thread: no socket, no server thread
+    gone = requests.get(url + "/gone")
+    assert (gone.status_code, gone.json()) == (504, {"message": "Internal server error"})
+
+
+def test_in_the_browser_an_http_integration_can_call_another_api_by_its_invoke_url(browser, lab):
+    inner = Api(lab, name="inner")
+    inner.method("/price/{sku}", responses=[("200", None, '{"sku": "$input.params(\'sku\')", "price": 12}')])
+    inner_url = inner.deploy()
+    outer = Api(lab, name="outer")
+    outer.method("/quote/{sku}", integration="HTTP", uri=inner_url + "/price/{sku}",
+                 request_parameters={"integration.request.path.sku": "method.request.path.sku"},
+                 responses=[("200", None, '{"quoted": $input.json(\'$.price\')}')])
+    assert requests.get(outer.deploy() + "/quote/mug").json() == {"quoted": 12}
+    assert local.server_port() is not None and loopback.in_process(local.server_port()) is not None
+
+
+OPENAPI_PROBE = r'''
+import json, sys
+import labkit
+from labkit.core.platform import BrowserGap
+lab = labkit.start()
+apigw = lab.client("apigateway")
+apigw.get_rest_apis()  # the service is installed before moto's API Gateway is imported
+import moto.apigateway.models as models
+document = json.dumps({"openapi": "3.0.0", "info": {"title": "shop", "description": "d", "version": "1"}, "paths": {}})
+print("imported", apigw.import_rest_api(body=document)["name"])
+try:
+    apigw.import_rest_api(body=document, failOnWarnings=True)
+except BrowserGap as error:
+    print("gap", "failOnWarnings=True" in str(error) and "local edition" in str(error))
+print("module", models.validate.__module__, "openapi_spec_validator" in sys.modules)
+'''
+
+
+@pytest.mark.parametrize("mode", ["1", "0"])
+def test_in_the_browser_moto_validates_no_openapi_document_and_says_so(mode):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, platform.VARIABLE: mode}
+    done = subprocess.run([sys.executable, "-c", OPENAPI_PROBE], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    if mode == "1":  # the stand-in, seen by moto's API Gateway alone
+        assert done.stdout.split("\n")[:3] == ["imported shop", "gap True",
+                                               "module labkit.services.apigateway.browser False"]
+    else:  # locally moto validates with the real package (this document is valid)
+        assert "gap" not in done.stdout and "module openapi_spec_validator" in done.stdout
+
+
+def test_the_openapi_stand_in_has_every_name_moto_imports():
+    import re
+    from pathlib import Path
+
+    import moto.apigateway
+
+    source = (Path(moto.apigateway.__file__).parent / "models.py").read_text()
+    imports = re.findall(r"from (openapi_spec_validator[\w.]*) import (\w+)", source)
+    assert imports, "moto's API Gateway no longer imports openapi_spec_validator: drop the stand-in"
+    for module, name in imports:
+        assert name in apigw_browser.IMPORTS.get(module, ()), f"the stand-in lacks {module}.{name}"

@@ -27,7 +27,9 @@ What this service adds (``lab.apigateway``)
     - :mod:`.authorizers`: TOKEN and REQUEST Lambda authorizers with caching;
     - :mod:`.server`: the HTTPS front behind every invoke URL (verified TLS);
     - :mod:`.api`: ``CreateDeployment`` snapshots, ``TestInvokeMethod`` and
-      ``GetUsage`` answered by the plane.
+      ``GetUsage`` answered by the plane;
+    - :mod:`.browser`: what changes in the browser edition (an in-process
+      front; importing an OpenAPI document is not available there).
 
 Time: throttles refill, quotas reset and authorizer results expire on the
 sandbox clock (``lab.clock``); Lambda functions and HTTP backends run in real time.
@@ -46,13 +48,17 @@ from urllib.parse import urlsplit
 
 from labkit.core.httpfront import HttpRequest, HttpResponse
 
-from . import api as _api
-from . import authorizers as _authorizers
-from . import model as _model
-from . import server as _server
-from . import throttling as _throttling
-from .plane import handle, invoke_url, parse_host
-from .seams import SEAMS
+from . import browser as _browser
+
+_browser.install()  # browser edition: before moto's API Gateway is imported (its seams below import it)
+
+from . import api as _api  # noqa: E402
+from . import authorizers as _authorizers  # noqa: E402
+from . import model as _model  # noqa: E402
+from . import server as _server  # noqa: E402
+from . import throttling as _throttling  # noqa: E402
+from .plane import handle, invoke_url, parse_host  # noqa: E402
+from .seams import SEAMS  # noqa: E402
 
 __all__ = [
     "SEAMS",

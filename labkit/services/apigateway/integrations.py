@@ -24,6 +24,10 @@ traffic anywhere else. A backend that does not answer within the
 integration's ``timeoutInMillis`` (29 s by default) gets 504
 ``{"message": "Endpoint request timed out"}``; one that cannot be reached gets
 504 (the ``INTEGRATION_FAILURE`` gateway response).
+
+In the browser edition (no sockets) an HTTP backend gets the same request
+in-process, from its HTTP front (:mod:`labkit.core.inprocess`): the same names,
+addresses and answers; a backend then runs to its end, so it cannot time out.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from labkit.core import names
+from labkit.core import inprocess, names, platform
+from labkit.core.httpfront import HttpRequest
 from labkit.core.offline import is_loopback
 
 from .authorizers import function_arn
@@ -237,12 +242,14 @@ def send_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes
             raise Unreachable(str(error)) from error
         if targets is None:
             raise Unreachable(f"{host} is neither loopback nor a name in the lab sandbox; labs send no traffic elsewhere")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if platform.in_browser():
+        return _send_in_process(method, host, port, parts.netloc, target, headers, body)
     connection: httpclient.HTTPConnection
     if secure:
         connection = httpclient.HTTPSConnection(host, port, timeout=timeout, context=ssl.create_default_context())
     else:
         connection = httpclient.HTTPConnection(host, port, timeout=timeout)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         connection.putheader("Host", parts.netloc)
@@ -261,6 +268,21 @@ def send_http(method: str, url: str, headers: list[tuple[str, str]], body: bytes
         raise Unreachable(str(error)) from error
     finally:
         connection.close()
+
+
+def _send_in_process(method: str, host: str, port: int, netloc: str, target: str, headers: list[tuple[str, str]],
+                     body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The browser edition's :func:`send_http`: the same request, handed to the
+    backend's HTTP front in-process (:func:`labkit.core.inprocess.http_exchange`).
+    The backend runs to its end in this thread, so it cannot time out."""
+    path, _, query = target.partition("?")
+    request = HttpRequest(method=method, path=path, query=query, body=body,
+                          headers=[("Host", netloc), *headers, ("Content-Length", str(len(body)))])
+    try:
+        answer = inprocess.http_exchange(host, port, request)
+    except OSError as error:  # refused, no such name, or not an HTTP server: as a socket would fail
+        raise Unreachable(str(error)) from error
+    return answer.status, list(answer.headers), answer.body
 
 
 def _http_call(method: str, url: str, headers: list[tuple[str, str]], body: bytes, spec: IntegrationSpec) -> tuple[

@@ -9,14 +9,17 @@ authority, serving :func:`.plane.handle`. So ``requests.get(invoke_url + "/items
 verifies the certificate and reaches the plane, with the ``Host`` header intact.
 
 The server starts the first time such a name is resolved, and ``lab.reset()``
-stops it (the next name resolved starts it again).
+stops it (the next name resolved starts it again). In the browser edition the
+front is in-process (:mod:`labkit.core.loopback`): the same names and address,
+no socket and no TLS, and ``requests`` reaches it through
+:mod:`labkit.core.inprocess`.
 """
 
 from __future__ import annotations
 
 import threading
 
-from labkit.core import names, tls
+from labkit.core import names, platform, tls
 from labkit.core.httpfront import HttpFront
 
 from . import plane
@@ -57,8 +60,11 @@ def front() -> HttpFront | None:
 
 def install() -> None:
     """Claim the names, and make the process trust the sandbox's authority now:
-    ``requests`` reads its CA bundle before it resolves the first name."""
-    tls.ca_bundle()
+    ``requests`` reads its CA bundle before it resolves the first name. (In the
+    browser edition the front is in-process: no socket, so no TLS and no
+    authority; ``requests`` reaches it through :mod:`labkit.core.inprocess`.)"""
+    if not platform.in_browser():
+        tls.ca_bundle()
     names.claim("apigateway", resolver)
 
 
