@@ -41,10 +41,17 @@ _registry.declare(_registry.Service(
     "account", "labkit.notebook.account",
     summary="the architecture that exists in the sandbox now, drawn from describe and list calls (lab.diagram())"))
 from labkit.check import between, contains, exercise, one_of, satisfies  # noqa: E402
+from labkit.core import platform as _platform  # noqa: E402
 from labkit.core.errors import NotEmulated  # noqa: E402
 from labkit.core.offline import OfflineError  # noqa: E402
 from labkit.core.sandbox import Sandbox, running, start  # noqa: E402
 from labkit.notebook.printing import show  # noqa: E402
+
+if _platform.in_browser():  # the browser edition: Graphviz (WebAssembly) starts loading now, ready by the next cell
+    from labkit.notebook import diagrams_browser as _diagrams_browser
+
+    _diagrams_browser.start()
+    del _diagrams_browser
 
 __all__ = [
     "NotEmulated",

@@ -78,14 +78,18 @@ def test_no_certificate_authority_in_the_browser(browser, monkeypatch):
     assert tls._ca is None
 
 
-def test_diagrams_show_their_alt_text_in_the_browser(browser, monkeypatch):
+def test_diagrams_in_browser_mode_outside_a_browser_show_their_alt_text_and_why(browser, monkeypatch):
+    """Browser mode in CPython: no dot is used, and Graphviz's WebAssembly build has no JavaScript to run in
+    (tests/notebook/test_diagrams_browser.py covers the drawing itself)."""
     from labkit.notebook import diagrams
 
     monkeypatch.setattr(diagrams, "graphviz_available", lambda: True)  # even where dot exists, the browser has none
     figure = diagrams.draw("Orders", alt="A producer sends orders to a queue.",
                            nodes={"p": ("client", "producer"), "q": ("sqs", "orders")}, edges=[("p", "q")],
                            require_graphviz=True)
-    assert figure.png is None and figure.problem == diagrams.BROWSER_HINT
+    assert figure.png is None and figure.svg is None and "outside a browser tab" in figure.problem
     assert "A producer sends orders to a queue." in figure._repr_html_()
+    # What only dot draws (state machines) still says so in the browser.
+    assert diagrams.placeholder_if_no_graphviz("ASL", "a state machine", True).problem == diagrams.BROWSER_HINT
     with pytest.raises(KeyError, match="no icon for 'sqss'"):
         diagrams.draw("Typo", alt="x", nodes={"q": ("sqss", "orders")})

@@ -152,4 +152,4 @@ def draw_account(account: Account, title: str, *, direction: str | None = None,
             clusters[part[:1].upper() + part[1:]] = members
     figure = diagrams.draw(title, alt=alt, nodes=nodes, edges=edges, clusters=clusters, direction=direction,
                            require_graphviz=require_graphviz)
-    return AccountFigure(figure.title, figure.alt, figure.png, figure.problem, account=account)
+    return AccountFigure(figure.title, figure.alt, figure.png, figure.problem, figure.svg, account=account)
