@@ -12,6 +12,11 @@ is fetched at run time from anywhere but the site itself:
   the runtime, its WebAssembly and the standard library (``ssl``, ``sqlite3``,
   ``lzma``... are in Pyodide 314's standard library). It is placed where
   jupyterlite-pyodide-kernel looks for a local Pyodide (``static/pyodide``).
+- **Graphviz**, which draws the diagrams, is the npm package ``@viz-js/viz``
+  pinned in ``lite/viz.json`` the same way: its one-file build (WebAssembly
+  inlined) goes into labkit's wheel, with the PNG of every icon the house
+  style names (``labkit.notebook.diagrams.ICONS``, from the local
+  ``diagrams`` package).
 - **Packages** are pure-Python wheels (PyPI's ``py3-none-any``), pinned in
   ``lite/kernel-requirements.txt`` (the kernel: IPython and its parts) and
   ``lite/requirements.txt`` (what labkit and the labs import); botocore keeps
@@ -60,6 +65,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LITE = ROOT / "lite"
 PYODIDE_PIN = LITE / "pyodide.json"
+#: Graphviz compiled to WebAssembly (npm ``@viz-js/viz``), which draws the browser edition's diagrams.
+VIZ_PIN = LITE / "viz.json"
+#: The file of that package the site ships: its UMD build, WebAssembly inlined, that defines ``globalThis.Viz``.
+VIZ_FILE = "dist/viz-global.js"
+#: Where the engine and the icons go inside labkit's wheel (``labkit.notebook.diagrams_browser.ASSETS``).
+DIAGRAM_ASSETS = "labkit/notebook/diagram_assets"
 KERNEL_REQUIREMENTS = LITE / "kernel-requirements.txt"
 #: labkit's needs in the browser (LABKIT_LITE_REQUIREMENTS names another file, to try a list out).
 LABKIT_REQUIREMENTS = Path(os.environ.get("LABKIT_LITE_REQUIREMENTS") or LITE / "requirements.txt")
@@ -132,18 +143,20 @@ def wanted_wheels() -> dict[str, str]:
     return pins
 
 
-# ----------------------------------------------------------------- Pyodide
+# ----------------------------------------------------------------- npm packages: Pyodide, Graphviz
 
 
 #: Where the archive comes from when npm is not installed.
 NPM_REGISTRY = "https://registry.npmjs.org"
 
 
-def fetch_pyodide(cache: Path) -> Path:
-    """The pinned Pyodide npm archive, in the cache, its integrity checked. Returns the archive."""
-    pin = json.loads(PYODIDE_PIN.read_text(encoding="utf-8"))
+def fetch_npm(pin_path: Path, cache: Path) -> Path:
+    """The npm archive that ``pin_path`` pins (``package``, ``version``, the registry's
+    ``integrity``), in the cache, its integrity checked. Returns the archive."""
+    pin = json.loads(pin_path.read_text(encoding="utf-8"))
     spec = f"{pin['package']}@{pin['version']}"
-    archive = cache / f"{pin['package']}-{pin['version']}.tgz"
+    # npm pack's name for it (@scope/name -> scope-name-1.0.tgz); the registry's is name-1.0.tgz.
+    archive = cache / f"{pin['package'].lstrip('@').replace('/', '-')}-{pin['version']}.tgz"
     if not archive.exists():
         print(f"==> fetching {spec} from the npm registry", flush=True)
         cache.mkdir(parents=True, exist_ok=True)
@@ -154,7 +167,7 @@ def fetch_pyodide(cache: Path) -> Path:
             if done.returncode != 0 or not archive.exists():
                 raise BuildError(f"npm could not fetch {spec} (no network to the npm registry?):\n{done.stderr.strip()}")
         else:  # no npm: the registry's own address for the package's archive (the integrity check follows)
-            url = f"{NPM_REGISTRY}/{pin['package']}/-/{archive.name}"
+            url = f"{NPM_REGISTRY}/{pin['package']}/-/{pin['package'].rsplit('/', 1)[-1]}-{pin['version']}.tgz"
             try:
                 with urllib.request.urlopen(url, timeout=120) as answer:
                     partial = archive.with_name(archive.name + ".partial")
@@ -166,9 +179,37 @@ def fetch_pyodide(cache: Path) -> Path:
     actual = base64.b64encode(hashlib.new(algorithm, archive.read_bytes()).digest()).decode()
     if actual != expected:
         archive.unlink()
-        raise BuildError(f"{archive.name}: its {algorithm} is {actual}, not the pinned {expected} (lite/pyodide.json); "
-                         "the archive was removed")
+        raise BuildError(f"{archive.name}: its {algorithm} is {actual}, not the pinned {expected} "
+                         f"(lite/{pin_path.name}); the archive was removed")
     return archive
+
+
+def fetch_pyodide(cache: Path) -> Path:
+    """The pinned Pyodide npm archive (``lite/pyodide.json``)."""
+    return fetch_npm(PYODIDE_PIN, cache)
+
+
+def diagram_assets(cache: Path) -> dict[str, bytes]:
+    """What the browser edition draws diagrams with, as files of labkit's wheel (archive name -> bytes):
+    Graphviz compiled to WebAssembly (``@viz-js/viz``'s one-file build, pinned in ``lite/viz.json``), and
+    the PNG of every icon that ``labkit.notebook.diagrams.ICONS`` names, from the local ``diagrams`` package.
+    (``labkit.notebook.diagrams_browser`` reads them from there.)"""
+    from labkit.notebook import diagrams
+
+    with tarfile.open(fetch_npm(VIZ_PIN, cache)) as tar:
+        try:
+            engine = tar.extractfile(tar.getmember(f"package/{VIZ_FILE}")).read()
+        except KeyError as error:
+            raise BuildError(f"the npm package pinned in lite/viz.json has no {VIZ_FILE}: pin a 3.x release that has "
+                             "it, or change VIZ_FILE") from error
+    files = {f"{DIAGRAM_ASSETS}/{Path(VIZ_FILE).name}": engine}
+    for kind in sorted(diagrams.ICONS):
+        try:
+            files[f"{DIAGRAM_ASSETS}/icons/{kind}.png"] = diagrams.icon_file(kind).read_bytes()
+        except (ImportError, OSError) as error:
+            raise BuildError(f"the icon for {kind!r} could not be read from the diagrams package ({error}): "
+                             "run `make lite` in the course's .venv (requirements.txt installs diagrams)") from error
+    return files
 
 
 def place_pyodide(archive: Path, dest: Path) -> dict:
@@ -285,13 +326,15 @@ def pure_wheel_from_source(sdist: Path, packages: tuple[str, ...], out: Path) ->
     return write_wheel(out / f"{dist}-{version}-py3-none-any.whl", dist, version, files, metadata)
 
 
-def labkit_wheel(out: Path) -> Path:
-    """labkit, packed from this repository (its Python files and py.typed), as a pure wheel."""
+def labkit_wheel(out: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """labkit, packed from this repository (its Python files and py.typed), as a pure wheel,
+    with ``extra`` files (archive name -> bytes: the diagrams' engine and icons)."""
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     files = {path.relative_to(ROOT).as_posix(): path.read_bytes() for path in sorted((ROOT / "labkit").rglob("*"))
              if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"}
+    files.update(extra or {})
     metadata = (f"Metadata-Version: 2.1\nName: labkit\nVersion: {project['version']}\n"
                 f"Summary: {project['description']}\n").encode()
     out.mkdir(parents=True, exist_ok=True)
@@ -426,7 +469,7 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -
     wheels = {**fetch_wheels(pins, cache), **kernel_shims()}
     if "botocore" in wheels:
         wheels["botocore"] = trim_botocore(wheels["botocore"], cache / "trimmed")
-    wheels["labkit"] = labkit_wheel(cache / "labkit")
+    wheels["labkit"] = labkit_wheel(cache / "labkit", diagram_assets(cache))
 
     with tempfile.TemporaryDirectory(prefix="labkit-lite-") as tmp:
         lite_dir = Path(tmp)
