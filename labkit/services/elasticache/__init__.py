@@ -25,6 +25,8 @@ What this service adds (``lab.elasticache``)
     - :mod:`.servers`: the TCP fronts on 127.0.0.1 (loopback servers):
       Memcached over :mod:`.memcached`, Redis/Valkey over fakeredis, replicas
       that refuse writes with ``READONLY``;
+    - :mod:`.browser`: in the browser edition (no sockets), redis-py and
+      pymemcache reach the same nodes in-process, at the same addresses;
     - :mod:`.deployments`: the servers of each cluster and group, started the
       first time a describe call shows it ``available``, and the endpoints
       filled into boto3's answers; a delete stops them and lets moto forget
@@ -55,6 +57,7 @@ Limits (said in the chapter where a learner could notice)
 from __future__ import annotations
 
 from labkit.core import hooks
+from labkit.services.elasticache import browser as _browser
 from labkit.services.elasticache import control as _control
 from labkit.services.elasticache import deployments as _deployments
 from labkit.services.elasticache import metrics as _metrics
@@ -103,9 +106,12 @@ __all__ = [
 
 
 def install() -> None:
-    """Fill ElastiCache answers with local endpoints, and let fakeredis read the
-    sandbox clock (the registry calls this once, at first use). Idempotent."""
+    """Fill ElastiCache answers with local endpoints, let fakeredis read the
+    sandbox clock and, in the browser edition, let redis-py and pymemcache
+    reach the nodes in-process (the registry calls this once, at first use).
+    Idempotent."""
     use_sandbox_clock()
+    _browser.install()
     _deployments.subscribe()
     _control.subscribe()
     hooks.subscribe("after", "elasticache", "DescribeCacheClusters", _metrics.after_describe)

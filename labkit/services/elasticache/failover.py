@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import Any
 
+from labkit.core import platform
 from labkit.core.aws import default_region, internal_client
 from labkit.core.clock import clock
-from labkit.services.elasticache import deployments
+from labkit.services.elasticache import browser, deployments
 from labkit.services.elasticache.memcached import MemcachedNode
 from labkit.services.elasticache.servers import MemcachedServer, RedisNode, new_dataset
 
@@ -113,8 +115,9 @@ def fail_node(cache_cluster_id: str, node_index: int = 0, region: str | None = N
 
 
 def memcached_stats(host: str, port: int) -> dict[str, str]:
-    """The ``stats`` of one Memcached node, as strings (a raw-socket helper)."""
-    with socket.create_connection((host, port), timeout=2) as conn:
+    """The ``stats`` of one Memcached node, as strings (a raw-socket helper;
+    in the browser edition, an in-process connection)."""
+    with _connect(host, port) as conn:
         conn.sendall(b"stats\r\n")
         data = b""
         while not data.endswith(b"END\r\n"):
@@ -128,3 +131,10 @@ def memcached_stats(host: str, port: int) -> dict[str, str]:
             _, name, value = line.split(" ", 2)
             stats[name] = value
     return stats
+
+
+def _connect(host: str, port: int) -> Any:
+    """A connection to a Memcached node: a socket locally, a pipe in the browser edition."""
+    if platform.in_browser():
+        return browser.connect_memcached(host, port, timeout=2)
+    return socket.create_connection((host, port), timeout=2)

@@ -11,6 +11,10 @@ Each is a :class:`labkit.core.loopback.LoopbackServer` on 127.0.0.1, so
   and may be *down* until a moment on the sandbox clock: a connection made
   then is closed at once, as a client sees an endpoint during a failover.
 
+In the browser edition these servers are in-process (no socket, no thread:
+:mod:`labkit.core.loopback`), and :mod:`.browser` gives redis-py and pymemcache
+pipes that do what the handlers below do.
+
 fakeredis reads the time for key expiry from ``time.time()``; :func:`use_sandbox_clock`
 points it at the sandbox clock, so that ``lab.clock.advance(60)`` expires a
 key set with ``ex=60``, as it does a Memcached item.
@@ -116,6 +120,22 @@ class _FakeRedisTCPServer(TcpFakeServer):
         self.RequestHandlerClass = handler_class
 
 
+def guard_replica(fake: Any, node: RedisNode) -> None:
+    """Make one connection's fakeredis socket answer write commands with
+    ``READONLY`` while ``node`` is a replica (read on every command: a failover
+    turns a replica into the primary)."""
+    original = fake._process_command
+
+    def guarded(fields: list[bytes]) -> None:
+        name = fields[0].decode("utf-8", "replace").lower() if fields else ""
+        if node.readonly and name in write_commands():
+            fake.put_response(SimpleError(READONLY_MESSAGE))
+            return
+        original(fields)
+
+    fake._process_command = guarded
+
+
 class _RedisHandler(TCPFakeRequestHandler):
     server: Any
 
@@ -123,17 +143,7 @@ class _RedisHandler(TCPFakeRequestHandler):
         super().setup()
         node: RedisNode = self.server.owner
         node.track(self.connection)
-        fake = self.current_client.get_socket()
-        original = fake._process_command
-
-        def guarded(fields: list[bytes]) -> None:
-            name = fields[0].decode("utf-8", "replace").lower() if fields else ""
-            if node.readonly and name in write_commands():
-                fake.put_response(SimpleError(READONLY_MESSAGE))
-                return
-            original(fields)
-
-        fake._process_command = guarded
+        guard_replica(self.current_client.get_socket(), node)
 
     def handle(self) -> None:
         if self.server.owner.down:
@@ -208,6 +218,7 @@ __all__ = [
     "READONLY_MESSAGE",
     "MemcachedServer",
     "RedisNode",
+    "guard_replica",
     "new_dataset",
     "use_sandbox_clock",
     "write_commands",
