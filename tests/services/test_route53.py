@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
 import dns.query
@@ -17,9 +18,11 @@ import dns.resolver
 import pytest
 import requests
 
-from labkit.core import loopback, names, seams
+from labkit.core import inprocess, loopback, names, platform, seams
 from labkit.core.httpfront import HttpFront, HttpResponse
+from labkit.core.platform import BrowserGap
 from labkit.services import route53 as local
+from labkit.services.route53 import browser as route53_browser
 from labkit.services.route53 import healthchecks as health_module
 from labkit.services.route53 import server as server_module
 
@@ -644,3 +647,111 @@ def test_reset_stops_the_name_server_and_forgets_health_checks(lab, r53, zone):
     assert local.set_client_location().region == lab.region
     # a new name server starts on demand
     assert lab.route53.dns_resolver().port == lab.route53.nameserver[1]
+
+
+# ---- the browser edition: no sockets; dnspython's queries and the probes in-process --
+
+
+@pytest.fixture()
+def browser(lab, monkeypatch):
+    """Browser mode on, the DNS seam in place, and no socket can connect or send (as in a browser tab)."""
+    monkeypatch.setenv(platform.VARIABLE, "1")
+    lab.reset()  # a name server started locally by an earlier test comes back in-process
+    route53_browser.install()
+    inprocess.install()
+
+    def no_socket(*args, **kwargs):
+        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
+
+    for method in ("connect", "connect_ex", "sendto", "bind"):
+        monkeypatch.setattr(socket.socket, method, no_socket)
+    yield lab
+    monkeypatch.undo()
+    lab.reset()
+    route53_browser.uninstall()
+
+
+def test_in_the_browser_dnspython_is_answered_by_the_servers_own_function(browser, r53, zone, monkeypatch):
+    upsert(r53, zone, a_record("shop.example.com", "192.0.2.10", ttl=120))
+    host, port = browser.route53.nameserver
+    assert loopback.in_process(port) is not None
+    calls = []
+    original = server_module.serve_message
+    monkeypatch.setattr(server_module, "serve_message", lambda data, tcp=False: calls.append(tcp) or original(data, tcp=tcp))
+    answer = browser.route53.dns_resolver().resolve("shop.example.com", "A")  # dnspython's Resolver, unchanged
+    assert [r.address for r in answer] == ["192.0.2.10"] and answer.rrset.ttl == 120
+    assert dig(browser, "nothing.example.com").rcode() == dns.rcode.NXDOMAIN
+    over_tcp = dns.query.tcp(dns.message.make_query("shop.example.com", "A"), host, port=port, timeout=2)
+    assert over_tcp.answer[0][0].address == "192.0.2.10"
+    assert calls == [False, False, True]  # UDP, UDP, then TCP: each through the function both servers call
+
+
+def test_in_the_browser_a_truncated_reply_makes_the_resolver_ask_again_over_tcp(browser, r53, zone):
+    values = [f"192.0.2.{i}" for i in range(1, 60)]
+    upsert(r53, zone, a_record("many.example.com", *values))
+    host, port = browser.route53.nameserver
+    assert dig(browser, "many.example.com").flags & dns.flags.TC  # no EDNS: 512 bytes at most
+    with pytest.raises(dns.message.Truncated):
+        dns.query.udp(dns.message.make_query("many.example.com", "A"), host, port=port, raise_on_truncation=True)
+    reply, used_tcp = dns.query.udp_with_fallback(dns.message.make_query("many.example.com", "A"), host, port=port)
+    assert used_tcp and sorted(r.address for r in reply.answer[0]) == sorted(values)
+    answer = browser.route53.dns_resolver().resolve("many.example.com", "A")
+    assert sorted(r.address for r in answer) == sorted(values)
+
+
+def test_in_the_browser_a_query_elsewhere_fails_as_it_would_or_names_the_gap(browser, zone):
+    query = dns.message.make_query("shop.example.com", "A")
+    with pytest.raises(BrowserGap, match="only the sandbox's own name server"):
+        dns.query.udp(query, "8.8.8.8", timeout=1)
+    with pytest.raises(dns.exception.Timeout):  # nobody there: a datagram goes unanswered
+        dns.query.udp(query, "127.0.0.1", port=9, timeout=1)
+    with pytest.raises(ConnectionRefusedError):
+        dns.query.tcp(query, "127.0.0.1", port=9, timeout=1)
+    front = web()  # an HTTP server answers no DNS
+    with pytest.raises(dns.exception.Timeout):
+        dns.query.udp(query, "127.0.0.1", port=front.port, timeout=1)
+
+
+def test_in_the_browser_health_checks_probe_the_in_process_servers(browser, r53):
+    front = HttpFront(lambda request: HttpResponse.text(503 if request.path == "/broken" else 200,
+                                                        "status: all systems go"), name="route53-test-web")
+    assert front._server.in_process
+    dead = web()
+    dead_port = dead.port
+    dead.stop()
+    checks = {
+        "http_ok": health_check(r53, front.port, path="/", threshold=1),
+        "http_503": health_check(r53, front.port, path="/broken", threshold=1),
+        "tcp_up": health_check(r53, front.port, kind="TCP", threshold=1),
+        "tcp_down": health_check(r53, dead_port, kind="TCP", threshold=1),
+        "match": health_check(r53, front.port, kind="HTTP_STR_MATCH", path="/", SearchString="all systems go", threshold=1),
+        "no_match": health_check(r53, front.port, kind="HTTP_STR_MATCH", path="/", SearchString="degraded", threshold=1),
+    }
+    results = {name: browser.route53.health(check)["Healthy"] for name, check in checks.items()}
+    assert results == {"http_ok": True, "http_503": False, "tcp_up": True, "tcp_down": False, "match": True,
+                       "no_match": False}
+    status = r53.get_health_check_status(HealthCheckId=checks["http_ok"])["HealthCheckObservations"][0]
+    assert status["StatusReport"]["Status"] == f"Success: HTTP Status Code 200, OK (127.0.0.1:{front.port}/)."
+    assert "Connection refused" in browser.route53.health(checks["tcp_down"])["LastReport"]
+
+
+def test_locally_the_dns_seam_is_dnspython_itself(lab, r53, zone, monkeypatch):
+    monkeypatch.delenv(platform.VARIABLE, raising=False)
+    route53_browser.install()
+    try:
+        upsert(r53, zone, a_record("shop.example.com", "192.0.2.10"))
+        host, port = lab.route53.nameserver
+        assert loopback.in_process(port) is None  # a real server, reached over a real socket
+        assert dig(lab, "shop.example.com").answer[0][0].address == "192.0.2.10"
+    finally:
+        route53_browser.uninstall()
+
+
+def test_the_dns_seams_are_where_dnspython_has_them_and_a_move_patches_nothing(monkeypatch):
+    assert seams.check(route53_browser.SEAMS) == []
+    moved = (*route53_browser.SEAMS, seams.Seam("dns.query", "udp", ("q", "where", "timeout")))
+    monkeypatch.setattr(route53_browser, "SEAMS", moved)
+    before = dns.query.udp
+    with pytest.raises(seams.SeamMoved, match="dnspython"):
+        route53_browser.install()
+    assert dns.query.udp is before

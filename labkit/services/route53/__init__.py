@@ -29,7 +29,10 @@ What this service adds (``lab.route53``)
       endpoint on the sandbox clock; ``get_health_check_status`` reports
       what they saw; :func:`health` shows the checker's counters;
     - :mod:`.geo`: where a query comes from (:func:`set_client_location`,
-      :func:`client_subnet` for an EDNS Client Subnet option).
+      :func:`client_subnet` for an EDNS Client Subnet option);
+    - :mod:`.browser`: in the browser edition (no sockets) the name server is
+      in-process, and dnspython's queries to it are answered by the same
+      function; health checks probe in-process servers.
 
 Time: health-check intervals run on the sandbox clock; ``lab.clock.advance(30)``
 makes three 10-second probes due.
@@ -48,7 +51,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from labkit.core import platform
 from labkit.services.route53 import answers as _answers
+from labkit.services.route53 import browser as _browser
 from labkit.services.route53 import geo as _geo
 from labkit.services.route53 import healthchecks as _health
 from labkit.services.route53 import resolution as _resolution
@@ -186,8 +191,11 @@ def seed(value: int | None) -> None:
 
 def install() -> None:
     """Claim the hosted zones' names in process and answer TestDNSAnswer (the
-    registry calls this once, at first use). Idempotent."""
+    registry calls this once, at first use); in the browser edition, answer
+    dnspython's queries in-process (:mod:`.browser`). Idempotent."""
     _resolution.install()
+    if platform.in_browser():
+        _browser.install()
 
 
 def reset() -> None:

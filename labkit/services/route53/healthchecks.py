@@ -26,6 +26,11 @@ probe of a local server that itself reads the clock cannot block it.
 ``lab.clock.advance(30)`` therefore makes three 10-second probes due at once,
 and they all see the endpoint as it is then. At most ``FailureThreshold`` due
 probes run for one check at a time (more could not change its status).
+
+In the browser edition (no sockets) a probe reaches the endpoint's in-process
+server (:func:`labkit.core.inprocess.server_at`): a TCP check passes when a
+server is there, an HTTP check gets the same GET from its HTTP front. The
+endpoint answers to its end in the same thread, so a probe cannot time out there.
 """
 
 from __future__ import annotations
@@ -36,10 +41,12 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from http import HTTPStatus
 from typing import Any
 
-from labkit.core import names
+from labkit.core import inprocess, names, platform
 from labkit.core.clock import clock
+from labkit.core.httpfront import HttpFront, HttpRequest
 from labkit.core.offline import is_loopback
 from labkit.services.route53 import zones
 
@@ -193,6 +200,12 @@ def record(state: CheckState, ok: bool, report: str, threshold: int) -> None:
 # Probing
 # --------------------------------------------------------------------------
 
+def _outside(host: str) -> ConnectionRefusedError:
+    return ConnectionRefusedError(
+        f"{host} is outside the lab sandbox; the local health checker only probes loopback addresses and "
+        "the sandbox's own names (records in hosted zones, load balancers)")
+
+
 def _targets(host: str, port: int) -> list[tuple[str, int]]:
     """Where a probe of ``host:port`` connects: the sandbox's own names and
     addresses, or loopback. Anything else is never contacted."""
@@ -201,9 +214,18 @@ def _targets(host: str, port: int) -> list[tuple[str, int]]:
         return found
     if is_loopback(host):
         return [(host, port)]
-    raise ConnectionRefusedError(
-        f"{host} is outside the lab sandbox; the local health checker only probes loopback addresses and "
-        "the sandbox's own names (records in hosted zones, load balancers)")
+    raise _outside(host)
+
+
+def _server_at(host: str, port: int) -> Any:
+    """The browser edition's connection: the in-process server at ``host:port``
+    (:func:`labkit.core.inprocess.server_at`), refused as a socket would be."""
+    server = inprocess.server_at(host, port)
+    if server is None:
+        if is_loopback(host):
+            raise ConnectionRefusedError(f"nothing serves on {host}:{port}")
+        raise _outside(host)
+    return server
 
 
 def _connect(host: str, port: int, timeout: float) -> tuple[socket.socket, str]:
@@ -223,8 +245,12 @@ def probe(config: Any) -> tuple[bool, str]:
     port = int(config.port or (443 if kind.startswith("HTTPS") else 80))
     if not host:
         return False, "Failure: the health check names neither an IP address nor a domain name."
+    browser = platform.in_browser()
     try:
-        sock, ip = _connect(host, port, TCP_TIMEOUT if kind == "TCP" else CONNECT_TIMEOUT)
+        if browser:  # no sockets in a browser tab: the in-process server the connection would reach
+            server = _server_at(host, port)
+        else:
+            sock, ip = _connect(host, port, TCP_TIMEOUT if kind == "TCP" else CONNECT_TIMEOUT)
     except OSError as error:
         if "outside the lab sandbox" in str(error):
             return False, f"Failure: {error}."
@@ -232,15 +258,19 @@ def probe(config: Any) -> tuple[bool, str]:
             return False, f"Failure: Connection refused: nothing listens on {host}:{port}."
         return False, f"Failure: Connection timed out: {host}:{port} did not accept a connection."
     if kind == "TCP":
-        sock.close()
+        if not browser:
+            sock.close()
         return True, f"Success: TCP connection to {host}:{port} established."
+    if browser:
+        return _http_probe_in_process(config, kind, server, host, port)
     try:
         return _http_probe(config, kind, sock, host, port)
     finally:
         sock.close()
 
 
-def _http_probe(config: Any, kind: str, sock: socket.socket, host: str, port: int) -> tuple[bool, str]:
+def _request_line(config: Any, kind: str, host: str, port: int) -> tuple[str, str]:
+    """The path a probe asks for and its ``Host`` header."""
     path = config.resource_path or "/"
     if not path.startswith("/"):
         path = "/" + path
@@ -248,6 +278,11 @@ def _http_probe(config: Any, kind: str, sock: socket.socket, host: str, port: in
     default_port = 443 if kind.startswith("HTTPS") else 80
     if port != default_port:
         host_header = f"{host_header}:{port}"
+    return path, host_header
+
+
+def _http_probe(config: Any, kind: str, sock: socket.socket, host: str, port: int) -> tuple[bool, str]:
+    path, host_header = _request_line(config, kind, host, port)
     sock.settimeout(RESPONSE_TIMEOUT)
     try:
         if kind.startswith("HTTPS"):
@@ -264,14 +299,33 @@ def _http_probe(config: Any, kind: str, sock: socket.socket, host: str, port: in
         status, text = response.status, response.reason
     except (OSError, http.client.HTTPException, ssl.SSLError) as error:
         return False, f"Failure: no HTTP response from {host}:{port}{path} within {RESPONSE_TIMEOUT:g} s ({error})."
+    return _judge(config, kind, status, text, body, f"{host}:{port}{path}")
+
+
+def _http_probe_in_process(config: Any, kind: str, server: Any, host: str, port: int) -> tuple[bool, str]:
+    """The browser edition's HTTP probe: the same GET, answered by the
+    endpoint's HTTP front in-process (no TLS there: HTTPS is not validated anyway)."""
+    path, host_header = _request_line(config, kind, host, port)
+    front = getattr(server, "front", None)
+    if not isinstance(front, HttpFront):
+        return False, f"Failure: no HTTP response from {host}:{port}{path} within {RESPONSE_TIMEOUT:g} s (not an HTTP server)."
+    answer = front.dispatch(HttpRequest(method="GET", path=path,
+                                        headers=[("Host", host_header), ("User-Agent", USER_AGENT)]))
+    body = answer.body[:BODY_SEARCH_BYTES] if kind.endswith("STR_MATCH") else b""
+    reason = HTTPStatus(answer.status).phrase if answer.status in HTTPStatus._value2member_map_ else ""
+    return _judge(config, kind, answer.status, reason, body, f"{host}:{port}{path}")
+
+
+def _judge(config: Any, kind: str, status: int, text: str, body: bytes, where: str) -> tuple[bool, str]:
+    """A probe's result from the endpoint's answer (``where``: ``host:port/path``)."""
     if not 200 <= status < 400:
-        return False, f"Failure: HTTP Status Code {status}, {text} ({host}:{port}{path})."
+        return False, f"Failure: HTTP Status Code {status}, {text} ({where})."
     if kind.endswith("STR_MATCH"):
         wanted = (config.search_string or "").encode()
         if wanted not in body:
             return False, (f"Failure: the search string {config.search_string!r} is not in the first "
-                           f"{BODY_SEARCH_BYTES} bytes of the response body ({host}:{port}{path}).")
-    return True, f"Success: HTTP Status Code {status}, {text} ({host}:{port}{path})."
+                           f"{BODY_SEARCH_BYTES} bytes of the response body ({where}).")
+    return True, f"Success: HTTP Status Code {status}, {text} ({where})."
 
 
 # --------------------------------------------------------------------------

@@ -17,7 +17,9 @@
 
 :class:`NameServer` serves it on 127.0.0.1, UDP and TCP on the same port.
 Both are :class:`labkit.core.loopback.LoopbackServer` objects, so
-``lab.reset()`` stops them and their threads end.
+``lab.reset()`` stops them and their threads end. In the browser edition the
+server is in-process and dnspython's queries to it are answered by
+:func:`serve_message`, the function both servers call (see :mod:`.browser`).
 """
 
 from __future__ import annotations
@@ -150,6 +152,17 @@ def respond(data: bytes, *, tcp: bool = False) -> bytes | None:
         return reply.to_wire()
 
 
+def serve_message(data: bytes, *, tcp: bool = False) -> bytes | None:
+    """What the server sends back for one message (``None``: nothing): the reply
+    of :func:`respond`, or ``SERVFAIL`` when answering failed. The UDP and TCP
+    servers call it for every message they read, and so does the browser
+    edition's seam on dnspython (:mod:`.browser`): the same answers either way."""
+    try:
+        return respond(data, tcp=tcp)
+    except Exception:  # noqa: BLE001  (one bad question never stops the server)
+        return _servfail(data)
+
+
 # --------------------------------------------------------------------------
 # The servers
 # --------------------------------------------------------------------------
@@ -161,10 +174,7 @@ class _UDPServer(socketserver.UDPServer):
 class _UDPHandler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         data, sock = self.request
-        try:
-            reply = respond(data)
-        except Exception:  # noqa: BLE001  (one bad question never stops the server)
-            reply = _servfail(data)
+        reply = serve_message(data)
         if reply is not None:
             try:
                 sock.sendto(reply, self.client_address)
@@ -206,10 +216,7 @@ class _TCPHandler(socketserver.BaseRequestHandler):
             data = self._read(struct.unpack("!H", prefix)[0])
             if data is None:
                 return
-            try:
-                reply = respond(data, tcp=True)
-            except Exception:  # noqa: BLE001
-                reply = _servfail(data)
+            reply = serve_message(data, tcp=True)
             if reply is None:
                 return  # nothing to answer: close, as a server does on garbage
             try:
@@ -219,10 +226,18 @@ class _TCPHandler(socketserver.BaseRequestHandler):
 
 
 class NameServer:
-    """The sandbox's name server: UDP and TCP on one loopback port."""
+    """The sandbox's name server: UDP and TCP on one loopback port.
+
+    In the browser edition it is one in-process server (a virtual port, no
+    socket, no thread) that answers both transports: dnspython's queries to
+    its address are answered by :func:`serve_message` (:mod:`.browser`)."""
 
     def __init__(self) -> None:
         udp = LoopbackServer(_UDPHandler, name="route53-dns-udp", server_class=_UDPServer)  # type: ignore[arg-type]
+        if udp.in_process:
+            self.udp = self.tcp = udp
+            self.address = (HOST, udp.port)
+            return
         try:
             tcp = LoopbackServer(_TCPHandler, port=udp.port, name="route53-dns-tcp")
         except OSError:
