@@ -20,7 +20,10 @@ is fetched at run time from anywhere but the site itself:
 - **Packages** are pure-Python wheels (PyPI's ``py3-none-any``), pinned in
   ``lite/kernel-requirements.txt`` (the kernel: IPython and its parts) and
   ``lite/requirements.txt`` (what labkit and the labs import); botocore keeps
-  the service models that ``lite/botocore-services.txt`` names. Two of them
+  the service models that ``lite/botocore-services.txt`` names. Every file
+  downloaded from PyPI is checked against its SHA-256 in
+  ``lite/downloads.sha256`` (a changed pin needs ``--lock``, which records
+  the new file's hash for review, and drops the hashes nothing pins). Two of them
   have only compiled wheels on PyPI and work without their C speed-ups
   (MarkupSafe, PyYAML): their pure-Python wheel is made here from the source
   release. labkit is packed from this repository. The kernel's own shims
@@ -40,6 +43,7 @@ Usage::
 
     python scripts/build_lite.py [--out _build/lite] [--notebook extra.ipynb ...] [--only-extra]
     python scripts/build_lite.py --serve 8000     # the built site on http://127.0.0.1:8000/lab/index.html
+    python scripts/build_lite.py --lock           # after changing a pin: record the new downloads' hashes
 """
 
 from __future__ import annotations
@@ -239,19 +243,63 @@ def cached_file(folder: Path, name: str, version: str, suffixes: tuple[str, ...]
     return None
 
 
-def fetch_wheels(pins: dict[str, str], cache: Path) -> dict[str, Path]:
+#: The SHA-256 of every file downloaded from PyPI, by file name (``sha256sum``'s format).
+DOWNLOADS_LOCK = LITE / "downloads.sha256"
+
+
+def read_lock(path: Path = DOWNLOADS_LOCK) -> dict[str, str]:
+    """``lite/downloads.sha256`` as {file name: hex SHA-256} (empty when there is none)."""
+    if not path.exists():
+        return {}
+    lock = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, _, name = line.partition("  ")
+            lock[name.strip()] = digest.strip()
+    return lock
+
+
+def write_lock(lock: dict[str, str], path: Path = DOWNLOADS_LOCK) -> None:
+    lines = ["# SHA-256 of each file scripts/build_lite.py downloads from PyPI (sha256sum's format).",
+             "# A build refuses a file whose hash differs; `python scripts/build_lite.py --lock` records new pins.",
+             *(f"{digest}  {name}" for name, digest in sorted(lock.items()))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def check_download(path: Path, lock: dict[str, str], record: bool = False) -> None:
+    """Refuse ``path`` (and remove it from the cache) unless its SHA-256 is the one
+    ``lock`` holds; with ``record``, a file the lock does not know yet is added to it."""
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    expected = lock.get(path.name)
+    if expected is None:
+        if record:
+            lock[path.name] = actual
+            return
+        raise BuildError(f"{path.name} has no hash in {DOWNLOADS_LOCK.relative_to(ROOT)}: a pin changed. Run "
+                         "`python scripts/build_lite.py --lock` to record it, and review that file's change")
+    if actual != expected:
+        path.unlink()
+        raise BuildError(f"{path.name}: its sha256 is {actual}, not {expected} as {DOWNLOADS_LOCK.relative_to(ROOT)} "
+                         "pins; the file was removed from the cache")
+
+
+def fetch_wheels(pins: dict[str, str], cache: Path, lock: dict[str, str] | None = None,
+                 record: bool = False) -> dict[str, Path]:
     """Each pinned package's pure-Python wheel, from the cache or PyPI (made from
-    the source release for :data:`PURE_FROM_SOURCE`). Returns name -> wheel."""
+    the source release for :data:`PURE_FROM_SOURCE`), each download checked
+    against ``lock`` (default: ``lite/downloads.sha256``; ``record`` adds what it
+    lacks). Returns name -> wheel."""
+    lock = read_lock() if lock is None else lock
     wheels_dir, sources_dir = cache / "wheels", cache / "sources"
     wheels_dir.mkdir(parents=True, exist_ok=True)
     sources_dir.mkdir(parents=True, exist_ok=True)
     found, missing, from_source = {}, [], []
     for name, version in sorted(pins.items()):
         wheel = cached_file(wheels_dir, name, version, (".whl",))
-        if wheel:
+        if name in PURE_FROM_SOURCE:
+            from_source.append(name)  # its source release is checked (the wheel made from it is not a download)
+        elif wheel:
             found[name] = wheel
-        elif name in PURE_FROM_SOURCE:
-            from_source.append(name)
         else:
             missing.append(name)
     if missing:
@@ -266,6 +314,8 @@ def fetch_wheels(pins: dict[str, str], cache: Path) -> dict[str, Path]:
             if not wheel:
                 raise BuildError(f"{name}=={pins[name]}: pip downloaded no wheel for it")
             found[name] = wheel
+    for wheel in found.values():
+        check_download(wheel, lock, record)
     for name in from_source:
         sdist = cached_file(sources_dir, name, pins[name], (".tar.gz", ".zip"))
         if not sdist:
@@ -276,11 +326,20 @@ def fetch_wheels(pins: dict[str, str], cache: Path) -> dict[str, Path]:
             sdist = cached_file(sources_dir, name, pins[name], (".tar.gz", ".zip"))
             if done.returncode != 0 or not sdist:
                 raise BuildError(f"pip could not download the source release of {name}=={pins[name]}:\n{done.stderr.strip()}")
-        found[name] = pure_wheel_from_source(sdist, PURE_FROM_SOURCE[name], wheels_dir)
+        check_download(sdist, lock, record)
+        made = cached_file(wheels_dir, name, pins[name], (".whl",))
+        found[name] = made or pure_wheel_from_source(sdist, PURE_FROM_SOURCE[name], wheels_dir)
     for wheel in found.values():
         if not wheel.name.endswith("-none-any.whl"):
             raise BuildError(f"{wheel.name} is not a pure-Python wheel")
     return found
+
+
+def _pinned(file_name: str, pins: dict[str, str]) -> bool:
+    """Whether a downloaded file is the release of a package ``pins`` names."""
+    base = re.sub(r"[-_.]+", "_", file_name).lower()
+    return any(base.startswith(f"{re.sub(r'[-_.]+', '_', name).lower()}_{re.sub(r'[-_.]+', '_', version)}_")
+               for name, version in pins.items())
 
 
 def write_wheel(path: Path, dist: str, version: str, files: dict[str, bytes], metadata: bytes) -> Path:
@@ -458,7 +517,8 @@ def leave_out_extensions(site: Path) -> None:
         shutil.rmtree(site / "extensions" / name, ignore_errors=True)
 
 
-def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -> Path:
+def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE, record: bool = False) -> Path:
+    """Build the site into ``out`` (``record``: write the hashes of new downloads into the lock, see ``--lock``)."""
     import nbformat
 
     pins = wanted_wheels()
@@ -466,7 +526,13 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE) -
     if not notebooks:
         raise BuildError("no notebook declares the browser edition (metadata labkit.editions); nothing to publish")
     archive = fetch_pyodide(cache)
-    wheels = {**fetch_wheels(pins, cache), **kernel_shims()}
+    lock = read_lock()
+    wheels = {**fetch_wheels(pins, cache, lock, record), **kernel_shims()}
+    if record:
+        used = {path.name for path in (cache / "wheels").glob("*") if path.name in lock}
+        used |= {path.name for path in (cache / "sources").glob("*") if path.name in lock}
+        pinned = {name for name in lock if name in used and _pinned(name, pins)}
+        write_lock({name: digest for name, digest in lock.items() if name in pinned})
     if "botocore" in wheels:
         wheels["botocore"] = trim_botocore(wheels["botocore"], cache / "trimmed")
     wheels["labkit"] = labkit_wheel(cache / "labkit", diagram_assets(cache))
@@ -535,12 +601,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="one more notebook for the site's root (the tests' smoke notebook)")
     parser.add_argument("--only-extra", action="store_true", help="publish only the --notebook notebooks")
     parser.add_argument("--serve", type=int, metavar="PORT", help="serve the built site on 127.0.0.1:PORT (no build)")
+    parser.add_argument("--lock", action="store_true",
+                        help="record the SHA-256 of downloads lite/downloads.sha256 lacks (after changing a pin)")
     args = parser.parse_args(argv)
     try:
         if args.serve is not None:
             serve(args.out.resolve(), args.serve)
             return 0
-        build(args.out.resolve(), [p.resolve() for p in args.notebook], args.only_extra)
+        build(args.out.resolve(), [p.resolve() for p in args.notebook], args.only_extra, record=args.lock)
     except BuildError as error:
         print(f"make lite: {error}", file=sys.stderr)
         return 1
