@@ -337,7 +337,7 @@ def draw(
             continue  # nothing is drawn there (BROWSER_HINT): the kind is known, no need to import its icon
         icon(kind)  # fail early on an unknown service key
     if platform.in_browser():
-        return _draw_in_browser(title, alt, to_dot(nodes, edges, clusters, direction),
+        return draw_in_browser(title, alt, to_dot(nodes, edges, clusters, direction),
                                 {icon_image(kind): kind for kind, _ in nodes.values() if kind in ICONS})
     placeholder = placeholder_if_no_graphviz(title, alt, require_graphviz)
     if placeholder is not None:
@@ -375,11 +375,11 @@ def draw(
     return Figure(title, alt, png)
 
 
-def _draw_in_browser(title: str, alt: str, source: str, icons: Mapping[str, str]) -> Figure:
+def draw_in_browser(title: str, alt: str, source: str, icons: Mapping[str, str] | None = None) -> Figure:
     """The browser edition's figure: ``source`` rendered by Graphviz in WebAssembly, or, when it
     cannot draw (still starting, not shipped), the alt text and one sentence saying why."""
     try:
-        svg = diagrams_browser.render_svg(source, icons)
+        svg = diagrams_browser.render_svg(source, icons or {})
     except diagrams_browser.Unavailable as why:
         return Figure(title, alt, None, str(why))
     return Figure(title, alt, svg=svg)

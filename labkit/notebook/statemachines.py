@@ -4,7 +4,9 @@
 :func:`labkit.services.stepfunctions.state_graph` reads from the ASL, with
 Graphviz in the book's house style (:mod:`labkit.notebook.diagrams`): Choice
 rules on their edges, Catch paths dashed and labelled with their errors, Retry
-noted on the state, Parallel branches and Map iterators as boxes. Alt text is
+noted on the state, Parallel branches and Map iterators as boxes. In the browser
+edition the same source is drawn by Graphviz compiled to WebAssembly
+(:func:`labkit.notebook.diagrams.draw_in_browser`). Alt text is
 written from the ASL (:func:`labkit.services.stepfunctions.describe_state_machine`)
 when you give none. :func:`to_dot` returns the Graphviz source.
 
@@ -19,12 +21,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from labkit.core import platform
 from labkit.notebook.diagrams import (
     CLUSTER_STYLE,
     EDGE_STYLE,
     GRAPH_STYLE,
     NODE_STYLE,
     Figure,
+    draw_in_browser,
     placeholder_if_no_graphviz,
 )
 from labkit.services.stepfunctions import (
@@ -129,6 +133,8 @@ def draw_state_machine(
     """
     graph = state_graph(definition)
     text = alt if alt is not None and alt.strip() else "A state machine. " + describe_state_machine(definition)
+    if platform.in_browser():  # Graphviz compiled to WebAssembly draws the same source there
+        return draw_in_browser(title, text, _digraph(graph, direction).source)
     placeholder = placeholder_if_no_graphviz(title, text, require_graphviz)
     if placeholder is not None:
         return placeholder

@@ -261,3 +261,22 @@ def test_the_pinned_webassembly_graphviz_draws_the_source(tmp_path):
     texts = [html.unescape(text) for text in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
     assert TRICKY in texts and "a<b & c" in texts and "R&D" in texts and "ok?" in texts
     assert re.findall(r'xlink:href="([^"]{0,22})', svg) == ["data:image/png;base64,"]
+
+
+def test_a_state_machine_is_drawn_in_the_browser_from_the_same_source(tab):
+    from labkit.notebook.statemachines import draw_state_machine, to_dot
+
+    asl = {"StartAt": "Pay", "States": {
+        "Pay": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Done",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Refund"}]},
+        "Refund": {"Type": "Fail", "Error": "PaymentFailed"},
+        "Done": {"Type": "Succeed"}}}
+    figure = draw_state_machine(asl, "Payment")
+    assert figure.svg is not None and figure.problem in (None, ""), figure.problem
+    text = html.unescape(figure.svg)
+    assert all(name in text for name in ("Pay", "Refund", "Done", "States.ALL")), "every state and the Catch drawn"
+    assert figure.alt.startswith("A state machine.") and tab.sizes == []
+    tab.state = "loading"
+    waiting = draw_state_machine(json.dumps(asl), "Payment")
+    assert waiting.svg is None and "still starting in this tab" in waiting.problem
+    assert "n_Pay" in to_dot(asl)
