@@ -16,6 +16,7 @@ same addresses a local client would use (see :mod:`labkit.core.inprocess`).
 
 from __future__ import annotations
 
+import errno
 import socket
 import socketserver
 import threading
@@ -52,16 +53,27 @@ class _VirtualServer:
 _IN_PROCESS: dict[int, LoopbackServer] = {}
 #: Virtual ports start here (where no privileged port is; the numbers are never bound).
 _FIRST_VIRTUAL_PORT = 20000
+_LAST_VIRTUAL_PORT = 65535
+_next_virtual_port = _FIRST_VIRTUAL_PORT
 
 
 def _virtual_port(wanted: int) -> int:
-    """``wanted`` when it is free among in-process servers, else the next free number."""
+    """``wanted`` when it is free among in-process servers, else the next free
+    number after the last one handed out. As with a system's ephemeral ports,
+    the port of a server that stopped is not handed out again at once, so a
+    client of the stopped server is refused instead of reaching a newer one."""
+    global _next_virtual_port
     if wanted and wanted not in _IN_PROCESS:
         return wanted
-    port = _FIRST_VIRTUAL_PORT
-    while port in _IN_PROCESS:
+    port = _next_virtual_port
+    for _ in range(_LAST_VIRTUAL_PORT - _FIRST_VIRTUAL_PORT + 1):
+        if port > _LAST_VIRTUAL_PORT:
+            port = _FIRST_VIRTUAL_PORT
+        if port not in _IN_PROCESS:
+            _next_virtual_port = port + 1
+            return port
         port += 1
-    return port
+    raise OSError(errno.EADDRINUSE, "every virtual port is in use: stop some servers (lab.reset())")
 
 
 class LoopbackServer:

@@ -92,3 +92,18 @@ def test_stop_all_stops_every_server(servers):
     loopback.stop_all()
     assert loopback.live_servers() == []
     assert all(refused(server.address) for server in started)
+
+
+def test_in_the_browser_a_stopped_servers_port_is_not_handed_out_again_at_once(servers, monkeypatch):
+    from labkit.core import platform
+
+    monkeypatch.setenv(platform.VARIABLE, "1")
+    first = start(servers)
+    first.stop()
+    second = start(servers)
+    assert second.in_process and second.port != first.port  # a client of the stopped one is refused
+    assert loopback.in_process(first.port) is None and loopback.in_process(second.port) is second
+    again = start(servers, port=first.port)  # a fixed port comes back when asked for
+    assert again.port == first.port
+    taken = start(servers, port=second.port)  # ...and is another number while it is taken
+    assert taken.port not in (first.port, second.port)
