@@ -261,6 +261,39 @@ def test_metadata_refuses_bad_tokens_and_ttls_and_answers_nothing_to_the_noteboo
         requests.get("http://169.254.169.254/latest/meta-data/instance-id", timeout=5)
 
 
+def test_in_the_browser_an_app_reads_its_own_metadata_in_process(lab, monkeypatch):
+    """The browser edition: no socket; the app and its instance's metadata server answer in-process."""
+    import socket
+
+    from labkit.core import inprocess, platform
+
+    monkeypatch.setenv(platform.VARIABLE, "1")
+    lab.reset()
+    inprocess.install()
+
+    def no_socket(*args: Any, **kwargs: Any) -> None:
+        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
+
+    for method in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, method, no_socket)
+    iam = lab.client("iam")
+    iam.create_role(RoleName="shop-web", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+    iam.create_instance_profile(InstanceProfileName="shop-web")
+    iam.add_role_to_instance_profile(InstanceProfileName="shop-web", RoleName="shop-web")
+    lab.ec2.register_app("whoami", metadata_app)
+    first = launch(lab, UserData="#!labkit-app whoami", IamInstanceProfile={"Name": "shop-web"},
+                   MetadataOptions={"HttpTokens": "required"})
+    lab.clock.advance(local.BOOT_SECONDS)
+    assert local.served(first["InstanceId"]).front._server.in_process
+    one = requests.get(f"http://{first['PrivateIpAddress']}/", timeout=10).json()
+    assert (one["id"], one["no_token"], one["role"]) == (first["InstanceId"], 401, "shop-web")
+    assert one["credentials"]["Code"] == "Success" and one["credentials"]["AccessKeyId"].startswith("ASIA")
+    with pytest.raises(requests.ConnectionError):  # the notebook is on no instance: nothing answers it there
+        requests.get("http://169.254.169.254/latest/meta-data/instance-id", timeout=5)
+    monkeypatch.undo()
+    lab.reset()
+
+
 # ---- metrics -----------------------------------------------------------------------------------
 
 def cpu_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:

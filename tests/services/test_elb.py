@@ -26,7 +26,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from labkit.core import hooks, seams
+from labkit.core import hooks, inprocess, platform, seams
 from labkit.core.httpfront import HttpFront, HttpRequest, HttpResponse
 from labkit.core.loopback import LoopbackServer
 from labkit.services import elb as local
@@ -775,3 +775,65 @@ def test_unknown_target_group_is_still_an_aws_error(shop):
 def test_health_checks_never_wait_more_than_the_probe_cap():
     assert local.PROBE_WAIT <= 1.0
     assert threading.active_count() >= 1
+
+
+# ---- the browser edition: no sockets; targets reached and checked in-process ----------------
+
+@pytest.fixture()
+def browser(lab, monkeypatch):
+    """Browser mode on, and no socket can connect or bind (as in a browser tab)."""
+    monkeypatch.setenv(platform.VARIABLE, "1")
+    lab.reset()  # servers started locally by an earlier test come back in-process
+    inprocess.install()
+
+    def no_socket(*args: Any, **kwargs: Any) -> None:
+        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
+
+    for method in ("connect", "connect_ex", "bind"):
+        monkeypatch.setattr(socket.socket, method, no_socket)
+    yield lab
+    monkeypatch.undo()
+    lab.reset()
+
+
+def test_in_the_browser_the_alb_checks_and_reaches_its_targets_in_process(browser, shop):
+    good, bad = app_server("good"), app_server("bad", health_status=500)
+    assert good._server.in_process
+    gone = app_server("gone")
+    gone_port = gone.port
+    gone.stop()
+    lb = shop.balancer()
+    tg = shop.group("web", HealthCheckPath="/health", HealthCheckIntervalSeconds=5)
+    shop.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": port}
+                                                          for port in (good.port, bad.port, gone_port)])
+    listener = shop.listener(lb, forward(tg))
+    browser.clock.advance(5)
+    assert {port: (state, reason) for port, state, reason in shop.health(tg)} == {
+        good.port: ("healthy", None), bad.port: ("unhealthy", "Target.ResponseCodeMismatch"),
+        gone_port: ("unhealthy", "Target.FailedHealthChecks")}
+    base = "http://" + lb["DNSName"]
+    answers = [requests.post(base + "/cart?n=1", data=b"mug", timeout=5) for _ in range(6)]
+    assert {served_by(answer) for answer in answers} == {"good"}  # only the healthy target
+    seen = answers[0].json()
+    assert (seen["path"], seen["query"], seen["method"], seen["body"]) == ("/cart", "n=1", "POST", "mug")
+    assert seen["headers"]["X-Forwarded-Proto"] == "http" and seen["headers"]["Host"] == lb["DNSName"]
+    lonely = shop.group("lonely", HealthCheckIntervalSeconds=5)  # its only target is gone: fails open, then 502
+    shop.elb.register_targets(TargetGroupArn=lonely, Targets=[{"Id": "127.0.0.1", "Port": gone_port}])
+    shop.rule(listener, 10, [path("/lonely")], forward(lonely))
+    browser.clock.advance(10)
+    assert requests.get(base + "/lonely", timeout=5).status_code == 502
+
+
+def test_in_the_browser_a_tcp_health_check_passes_where_an_in_process_server_is(browser, shop):
+    up = app_server("up")
+    down = app_server("down")
+    down_port = down.port
+    down.stop()
+    nlb = shop.balancer("tcp-shop", kind="network")
+    tg = shop.group("tcp", protocol="TCP")
+    shop.elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": "127.0.0.1", "Port": up.port},
+                                                          {"Id": "127.0.0.1", "Port": down_port}])
+    shop.listener(nlb, forward(tg), port=7000, protocol="TCP")
+    browser.clock.advance(30)
+    states = {port: state for port, state, _ in shop.health(tg)}
+    assert states == {up.port: "healthy", down_port: "unhealthy"}

@@ -29,6 +29,11 @@ says: a target slower than that counts as timed out (so a lab never waits the
 default five seconds). When ``lab.clock.advance`` passes many checks at once,
 one real check answers for all those that one advance passed (within half a
 second of real time).
+
+In the browser edition (no sockets) a check reaches the target's in-process
+server (:mod:`labkit.core.inprocess`): TCP passes when it is there, HTTP gets
+the same GET from its HTTP front; a target answers to its end, so no check
+times out there.
 """
 
 from __future__ import annotations
@@ -41,8 +46,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.core import names
+from labkit.core import inprocess, names, platform
 from labkit.core.clock import clock
+from labkit.core.httpfront import HttpFront, HttpRequest
 from labkit.core.offline import is_loopback
 from labkit.services.elb import state, targets
 
@@ -263,6 +269,8 @@ def run_check(tg: Any, target_id: str, port: int) -> tuple[bool, str | None, str
         return False, "Target.FailedHealthChecks", None
     timeout = min(float(tg.health_check_timeout_seconds or 5), PROBE_WAIT)
     protocol = (tg.health_check_protocol or tg.protocol or "HTTP").upper()
+    if platform.in_browser():
+        return _check_in_process(tg, target_id, check_port, where, protocol)
     if protocol in ("TCP", "TLS", "UDP", "TCP_UDP"):
         try:
             socket.create_connection(where, timeout=timeout).close()
@@ -287,6 +295,30 @@ def run_check(tg: Any, target_id: str, port: int) -> tuple[bool, str | None, str
         return False, "Target.FailedHealthChecks", None
     finally:
         connection.close()
+    return _judge(tg, code)
+
+
+def _check_in_process(tg: Any, target_id: str, check_port: int, where: tuple[str, int],
+                      protocol: str) -> tuple[bool, str | None, str | None]:
+    """The browser edition's health check: the target's in-process server is
+    there (TCP), or its HTTP front answers the same GET (HTTP, HTTPS)."""
+    try:
+        server = inprocess.server_at(*where)
+    except OSError:
+        server = None
+    if server is None:
+        return False, "Target.FailedHealthChecks", None
+    if protocol in ("TCP", "TLS", "UDP", "TCP_UDP"):
+        return True, None, None
+    front = getattr(server, "front", None)
+    if not isinstance(front, HttpFront):
+        return False, "Target.FailedHealthChecks", None
+    answer = front.dispatch(HttpRequest(method="GET", path=tg.health_check_path or "/", headers=[
+        ("Host", f"{target_id}:{check_port}"), ("User-Agent", USER_AGENT), ("Connection", "close")]))
+    return _judge(tg, answer.status)
+
+
+def _judge(tg: Any, code: int) -> tuple[bool, str | None, str | None]:
     if _matcher_accepts(tg.matcher if hasattr(tg, "matcher") else None, code):
         return True, None, None
     return False, "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{code}]"

@@ -16,6 +16,10 @@ What goes wrong becomes the load balancer's own error, as AWS documents it:
   (``idle_timeout.timeout_seconds``): **504 Gateway Timeout**;
 * a Lambda function that raises, times out, or returns something that is not
   a response: **502**.
+
+In the browser edition (no sockets) the request goes to the target's HTTP
+front in-process (:mod:`labkit.core.inprocess`), with the same errors, except
+that a target answers to its end in the same thread, so it cannot time out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from labkit.core import inprocess, platform
 from labkit.core.httpfront import HttpRequest, HttpResponse
 
 #: Headers that concern one connection only; never passed on (RFC 9110).
@@ -99,6 +104,8 @@ def close_connections() -> None:
 def send_http(where: tuple[str, int], method: str, target: str, headers: list[tuple[str, str]], body: bytes,
               timeout: float) -> HttpResponse:
     """One HTTP/1.1 exchange with a target. Raises :class:`TargetError` (502 or 504)."""
+    if platform.in_browser():
+        return _send_in_process(where, method, target, headers, body)
     for attempt in (0, 1):
         connection, reused = _take(where, timeout)
         try:
@@ -131,6 +138,22 @@ def send_http(where: tuple[str, int], method: str, target: str, headers: list[tu
         response_headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP]
         return HttpResponse(answer.status, response_headers, data)
     raise TargetError(502, "the target closed the connection")  # not reached
+
+
+def _send_in_process(where: tuple[str, int], method: str, target: str, headers: list[tuple[str, str]],
+                     body: bytes) -> HttpResponse:
+    """The browser edition's :func:`send_http`: the same request, handed to the
+    target's HTTP front in-process (:func:`labkit.core.inprocess.http_exchange`).
+    The target answers to its end in this thread, so it cannot time out (no 504)."""
+    path, _, query = target.partition("?")
+    if body or method in ("POST", "PUT", "PATCH"):
+        headers = [*headers, ("Content-Length", str(len(body)))]
+    request = HttpRequest(method=method, path=path, query=query, headers=list(headers), body=body)
+    try:
+        answer = inprocess.http_exchange(where[0], where[1], request)
+    except OSError as error:  # nothing there, or not an HTTP server: what a refused connection is locally
+        raise TargetError(502, "the target refused the connection") from error
+    return HttpResponse(answer.status, [(k, v) for k, v in answer.headers if k.lower() not in HOP_BY_HOP], answer.body)
 
 
 # --------------------------------------------------------------------------
