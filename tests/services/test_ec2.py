@@ -329,6 +329,16 @@ def test_cpu_and_network_come_from_the_apps_work_each_minute(lab):
         Namespace="AWS/EC2")["Metrics"]}
 
 
+def test_without_thread_time_as_in_pyodide_an_app_serves_and_its_cpu_is_counted(lab, instance, monkeypatch):
+    import time
+
+    monkeypatch.delattr(time, "thread_time")  # Pyodide's time module has none
+    lab.ec2.serve(instance["InstanceId"], cpu_app)
+    assert requests.get(f"http://{instance['PrivateIpAddress']}/", timeout=5).status_code == 200
+    assert local.served(instance["InstanceId"]).cpu_seconds > 0
+    assert local.calibrate(cpu_app, requests_per_minute=60, utilization=50, instances=1) > 0
+
+
 def test_basic_monitoring_publishes_every_five_minutes(lab):
     iid = launch(lab)["InstanceId"]  # Monitoring left out: basic
     lab.clock.advance(local.BOOT_SECONDS)

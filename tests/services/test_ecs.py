@@ -368,7 +368,12 @@ def test_a_task_its_target_group_finds_unhealthy_is_replaced(lab, cluster):
     assert stopped["stoppedReason"] == f"Task failed ELB health checks in (target-group {group})"
 
 
-def test_cpu_and_memory_utilization_reach_cloudwatch(lab, cluster):
+@pytest.mark.parametrize("thread_time", [True, False], ids=["thread_time", "no-thread_time-as-in-pyodide"])
+def test_cpu_and_memory_utilization_reach_cloudwatch(lab, cluster, thread_time, monkeypatch):
+    if not thread_time:  # Pyodide's time module has none: a task's CPU is then the process's
+        import time
+
+        monkeypatch.delattr(time, "thread_time")
     def busy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         total = sum(i * i for i in range(200_000))
         start_response("200 OK", [])

@@ -57,6 +57,7 @@ from labkit.services.ec2.apps import (
     RegisteredApp,
     ServedApp,
     boot_log,
+    cpu_time,
     current_instance,
     register_app,
     registered_apps,
@@ -79,6 +80,7 @@ __all__ = [
     "ServedApp",
     "boot_log",
     "calibrate",
+    "cpu_time",
     "current_instance",
     "flush_metrics",
     "install",
@@ -142,6 +144,6 @@ def reset() -> None:
     metrics.reset()
 
 
-_ = (RegisteredApp, ServedApp, boot_log, current_instance, register_app, registered_apps, serve, served,
+_ = (RegisteredApp, ServedApp, boot_log, cpu_time, current_instance, register_app, registered_apps, serve, served,
      stop_serving, url, wsgi_environ, launch_problem, set_vcpu_speed, calibrate, BOOT_SECONDS, STOP_SECONDS,
      SHUTDOWN_SECONDS, HttpResponse)

@@ -27,7 +27,7 @@ restarts it. An instance's addresses always belong to the sandbox: a
 connection to one whose app is not running is refused, it never leaves the
 machine.
 
-Each request's CPU time (``time.thread_time``) and bytes in and out are
+Each request's CPU time (:func:`cpu_time`) and bytes in and out are
 counted per instance, for ``AWS/EC2`` metrics (:mod:`.metrics`). While the app
 answers a request, the thread it runs in knows its instance
 (:func:`current_instance`): that is how the instance metadata service at
@@ -135,6 +135,14 @@ def wsgi_environ(request: HttpRequest, server_name: str, server_port: int) -> di
     return environ
 
 
+def cpu_time() -> float:
+    """This thread's CPU time in seconds (``time.thread_time``). Pyodide's
+    ``time`` module has no ``thread_time``; a browser tab runs one thread, so
+    there the process's CPU time (``time.process_time``) is the thread's."""
+    thread_time = getattr(time, "thread_time", None)
+    return thread_time() if thread_time is not None else time.process_time()
+
+
 def current_instance() -> str | None:
     """The instance whose app this thread is running a request for, or ``None``."""
     return getattr(_CURRENT, "instance_id", None)
@@ -160,11 +168,11 @@ def wsgi_handler(served: ServedApp) -> Callable[[HttpRequest], HttpResponse]:
         environ = wsgi_environ(request, served.addresses[0] if served.addresses else "localhost", served.port)
         previous = current_instance()
         _CURRENT.instance_id = served.instance_id
-        cpu = time.thread_time()
+        cpu = cpu_time()
         try:
             response = _run(served, environ, start_response, chunks, started)
         finally:
-            spent = time.thread_time() - cpu
+            spent = cpu_time() - cpu
             _CURRENT.instance_id = previous
         with _LOCK:
             served.requests += 1

@@ -12,7 +12,7 @@ agent (``CWAgent`` namespace). labkit does not invent it.
 The sandbox derives the figures so:
 
 - **CPUUtilization** is measured, then scaled by a stated model. The CPU time
-  the app spent answering requests (``time.thread_time`` around each one)
+  the app spent answering requests (:func:`.apps.cpu_time` around each one)
   is divided by the period, by the instance type's vCPUs, and by
   :data:`VCPU_SPEED`: *a sandbox vCPU does one hundredth of the work of one
   core of the machine the notebook runs on*. Without that factor a lab would
@@ -133,7 +133,6 @@ def calibrate(app: Any, *, requests_per_minute: float, utilization: float, insta
     laptop and on a slow shared machine. Measures the app's CPU time per
     request (``samples`` calls in this thread). Returns the speed set."""
     import io
-    import time
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         return lambda data: None
@@ -142,10 +141,10 @@ def calibrate(app: Any, *, requests_per_minute: float, utilization: float, insta
     for _ in range(samples):
         environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "", "SERVER_NAME": "calibration",
                    "SERVER_PORT": "80", "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http"}
-        started = time.thread_time()
+        started = apps.cpu_time()
         for _chunk in app(environ, start_response):
             pass
-        spent += time.thread_time() - started
+        spent += apps.cpu_time() - started
     per_request = max(spent / samples, 1e-6)
     busy = per_request * requests_per_minute / instances  # CPU seconds per instance per minute
     set_vcpu_speed(100.0 * busy / (utilization * 60.0 * vcpus_each))

@@ -5,7 +5,7 @@ the CPU and memory the service's tasks use, as a percentage of what their
 task definitions reserve. The sandbox derives them so:
 
 - **CPUUtilization** is measured: the CPU time the tasks' apps spent serving
-  requests (``time.thread_time`` around each request), divided by the
+  requests (EC2's ``cpu_time``, the thread's CPU time, around each request), divided by the
   sandbox seconds since the last data point times the tasks' vCPUs
   (``cpu`` / 1024).
 - **MemoryUtilization** is modelled: each image says how much memory its

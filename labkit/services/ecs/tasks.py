@@ -25,7 +25,6 @@ container instance: the instance's private IP) is bound to it with
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -377,7 +376,7 @@ def _serve(run: TaskRun, container: ContainerRun) -> None:
 
 def wsgi_handler(run: TaskRun, container: ContainerRun) -> Callable[[HttpRequest], HttpResponse]:
     """Serve one request with the container's app, counting the CPU time it takes."""
-    from labkit.services.ec2 import wsgi_environ
+    from labkit.services.ec2 import cpu_time, wsgi_environ
 
     def handle(request: HttpRequest) -> HttpResponse:
         started: list[Any] = []
@@ -391,7 +390,7 @@ def wsgi_handler(run: TaskRun, container: ContainerRun) -> Callable[[HttpRequest
 
         port = container.ports[0][0] if container.ports else 80
         environ = wsgi_environ(request, run.address or "localhost", port)
-        cpu_before = time.thread_time()
+        cpu_before = cpu_time()
         try:
             result = container.app(environ, start_response)
             try:
@@ -404,7 +403,7 @@ def wsgi_handler(run: TaskRun, container: ContainerRun) -> Callable[[HttpRequest
             container.errors.append("".join(traceback.format_exception(error)))
             return HttpResponse.text(500, "500 Internal Server Error\n")
         finally:
-            run.cpu_seconds += time.thread_time() - cpu_before
+            run.cpu_seconds += cpu_time() - cpu_before
         if not started:
             container.errors.append("the app returned without calling start_response")
             return HttpResponse.text(500, "500 Internal Server Error\n")
