@@ -466,7 +466,7 @@ BROKEN_PAGE = """<!DOCTYPE html>
 <p>Exercise 1 (grading)</p>
 <img src="missing-diagram.png">
 <p><a href="missing.html">a page that is not there</a>, <a href="#nowhere">an anchor that is not there</a>,
-<a href="../lite/lab/index.html?path=labs/route53.ipynb">a lab that does not run in the browser</a></p>
+<a href="../lite/lab/index.html?path=labs/elasticache.ipynb">a lab that does not run in the browser</a></p>
 <div style="width: 900px">wider than a phone</div>
 <button></button>
 <script>console.error("an error of the page's own");</script>
@@ -494,7 +494,7 @@ def test_every_check_fails_on_a_broken_page(browser, tmp_path):
     assert any("button-name" in problem for problem in found.problems["axe"])
     assert any("missing-diagram.png" in problem for problem in found.problems["resolves"])
     assert any("missing.html" in link for link in links) and any("nowhere" in link for link in links)
-    assert any("labs/route53.ipynb does not declare the browser edition" in link for link in links), links
+    assert any("labs/elasticache.ipynb does not declare the browser edition" in link for link in links), links
     assert found.screenshots and all(path.is_file() for path in found.screenshots)
 
 
