@@ -26,6 +26,7 @@ away, as Pyodide does).
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import sys
 import threading
@@ -128,3 +129,25 @@ def inline_threading() -> types.ModuleType:
             return getattr(threading, name)
 
     return Threading("threading", "threading, with threads run inline (labkit's browser edition)")
+
+
+class InlineExecutor(concurrent.futures.Executor):
+    """What a thread pool becomes in the browser edition: :meth:`submit` runs
+    the call to its end at once, in the caller's thread, and returns its
+    finished future (``map`` therefore runs the calls one after another)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001  (the future carries it, as a pool's would)
+            future.set_exception(error)
+        return future
+
+
+def thread_pool(max_workers: int, thread_name_prefix: str = "") -> concurrent.futures.Executor:
+    """A ``ThreadPoolExecutor`` locally; an :class:`InlineExecutor` in the browser edition."""
+    if in_browser():
+        return InlineExecutor()
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+

@@ -38,14 +38,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from labkit.core import aws, hooks, names, registry
+from labkit.core import aws, hooks, names, platform, registry
 from labkit.core.clock import clock
 
 #: Where a path alone is sent (``trace("/products/1")``).
@@ -589,7 +589,8 @@ def load(url: str, *, rate: float, seconds: float, tick: float = 1.0, paths: Ite
     real_start = time.monotonic()
     owed = 0.0
     elapsed = 0.0
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shop-load") as pool:
+    # (in the browser edition the pool runs each request in turn: a tab has no threads)
+    with platform.thread_pool(workers, "shop-load") as pool:
         freeze = clock.frozen() if not real_time else _nothing()
         with freeze:
             while elapsed < seconds - 1e-9:
@@ -629,7 +630,7 @@ class _nothing:
         return None
 
 
-def _paced(pool: ThreadPoolExecutor, send: Callable[[str], tuple[str, float | None]], batch: list[str],
+def _paced(pool: Executor, send: Callable[[str], tuple[str, float | None]], batch: list[str],
            step: float) -> list[tuple[str, float | None]]:
     """Send the batch spread evenly over ``step`` real seconds."""
     futures = []

@@ -93,3 +93,22 @@ def test_diagrams_in_browser_mode_outside_a_browser_show_their_alt_text_and_why(
     assert diagrams.placeholder_if_no_graphviz("ASL", "a state machine", True).problem == diagrams.BROWSER_HINT
     with pytest.raises(KeyError, match="no icon for 'sqss'"):
         diagrams.draw("Typo", alt="x", nodes={"q": ("sqss", "orders")})
+
+
+def test_a_thread_pool_runs_each_call_in_turn_in_the_browser(browser):
+    pool = platform.thread_pool(4, "t")
+    assert isinstance(pool, platform.InlineExecutor)
+    seen = []
+    with pool:
+        assert list(pool.map(lambda n: seen.append(threading.get_ident()) or n * n, [1, 2, 3])) == [1, 4, 9]
+        failed = pool.submit(lambda: 1 / 0)
+    assert set(seen) == {threading.get_ident()} and failed.done()
+    with pytest.raises(ZeroDivisionError):
+        failed.result()
+
+
+def test_a_thread_pool_is_a_real_one_locally(monkeypatch):
+    monkeypatch.delenv(platform.VARIABLE, raising=False)
+    with platform.thread_pool(2, "t") as pool:
+        assert not isinstance(pool, platform.InlineExecutor)
+        assert pool.submit(threading.get_ident).result() != threading.get_ident()
