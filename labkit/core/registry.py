@@ -39,6 +39,10 @@ class Service:
     #: Installed before the sandbox's first boto3 call of *any* service: for a
     #: plane that watches every call (a trail records them all from the start).
     every_call: bool = False
+    #: Installed when the sandbox starts in the browser edition: for a service that
+    #: puts a stand-in in place before moto imports its models from anywhere (moto's
+    #: CloudFormation imports many services' models).
+    browser_first: bool = False
 
 
 class UnknownService(AttributeError):
@@ -96,6 +100,13 @@ def ensure(name: str) -> ModuleType:
             install()
         _INSTALLED[name] = module
         return module
+
+
+def ensure_browser_first() -> None:
+    """Install every service declared ``browser_first`` (the sandbox calls this in the browser edition)."""
+    for service in list(_DECLARED.values()):
+        if service.browser_first:
+            ensure(service.name)
 
 
 def ensure_for_botocore(botocore_service: str) -> None:

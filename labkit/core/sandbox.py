@@ -247,6 +247,7 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
         names.adopt_moto()
         if platform.in_browser():
             inprocess.install()  # requests reaches the sandbox's servers in-process (no sockets there)
+            registry.ensure_browser_first()  # stand-ins moto needs there, before any of its models is imported
         hooks.install()
         # moto's ASL interpreter logs a full traceback for every error a state
         # machine catches; the execution history reports each error anyway.

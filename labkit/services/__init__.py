@@ -57,7 +57,7 @@ CATALOGUE = (
         "elb", "labkit.services.elb", botocore=("elbv2",),
         summary="load balancers that route real traffic: ALB rules, NLB TCP, target health checks")),
     declare(Service(
-        "apigateway", "labkit.services.apigateway", botocore=("apigateway",),
+        "apigateway", "labkit.services.apigateway", botocore=("apigateway",), browser_first=True,
         summary="deployed REST API stages served at their invoke URLs: integrations, throttling, keys, authorizers")),
     declare(Service(
         "cloudtrail", "labkit.services.cloudtrail", botocore=("cloudtrail",), every_call=True,

@@ -772,3 +772,27 @@ def test_the_openapi_stand_in_has_every_name_moto_imports():
     assert imports, "moto's API Gateway no longer imports openapi_spec_validator: drop the stand-in"
     for module, name in imports:
         assert name in apigw_browser.IMPORTS.get(module, ()), f"the stand-in lacks {module}.{name}"
+
+
+CLOUDFORMATION_FIRST = """
+import json, sys, boto3, labkit
+lab = labkit.start()
+print("stand-in", "moto.apigateway.models" in sys.modules and sys.modules["moto.apigateway.models"].validate.__module__)
+cf = boto3.client("cloudformation", region_name="us-east-1")
+cf.create_stack(StackName="first", TemplateBody=json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}))
+print("stack", cf.describe_stacks(StackName="first")["Stacks"][0]["StackStatus"])
+"""
+
+
+def test_in_the_browser_the_stand_in_is_in_place_before_any_service_imports_moto_s_api_gateway():
+    """moto's CloudFormation imports moto's API Gateway: a notebook whose first call is CloudFormation's
+    must find the stand-in already there (the sandbox installs API Gateway first in the browser edition)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, platform.VARIABLE: "1"}
+    done = subprocess.run([sys.executable, "-c", CLOUDFORMATION_FIRST], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[:2] == ["stand-in labkit.services.apigateway.browser", "stack CREATE_COMPLETE"]
