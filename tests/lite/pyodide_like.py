@@ -13,8 +13,8 @@ a browser, that a notebook declaring the browser edition never needs them:
 - ``subprocess.Popen``, ``os.system`` and ``os.fork`` fail, and ``PATH`` holds
   no program (so ``dot`` is absent);
 - ``import cryptography`` and ``import trustme`` raise ``ImportError``: the
-  site ships no wasm build of them; ``resource.getrusage`` is gone, as in
-  Pyodide's ``resource`` module (``/proc`` stays: Pyodide has none, and
+  site ships no wasm build of them; ``resource.getrusage`` and
+  ``time.thread_time`` are gone, as in Pyodide's modules (``/proc`` stays: Pyodide has none, and
   ``tests/services/test_browser_inline.py`` covers code that reads it).
 
 A Jupyter kernel starts threads of its own, so the cells run without one: in
@@ -105,6 +105,11 @@ def restrict() -> None:
 
     if hasattr(resource, "getrusage"):  # Pyodide's resource module has no getrusage
         del resource.getrusage
+    import time
+
+    for name in ("thread_time", "thread_time_ns"):  # nor has its time module (one thread: no thread clock)
+        if hasattr(time, name):
+            delattr(time, name)
     empty = tempfile.mkdtemp(prefix="pyodide-like-path-")
     os.environ["PATH"] = empty
 

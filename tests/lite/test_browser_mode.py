@@ -139,6 +139,7 @@ report = {
     "cryptography": fails(lambda: __import__("cryptography.x509"), ImportError),
     "trustme": fails(lambda: __import__("trustme"), ImportError),
     "dot": shutil.which("dot"),
+    "thread_time": hasattr(__import__("time"), "thread_time"),
     "mode": os.environ.get("LABKIT_BROWSER_MODE"),
 }
 import labkit.core.platform
@@ -156,6 +157,7 @@ def test_the_harness_takes_away_what_pyodide_lacks(tmp_path):
     line = next(line for line in run.output.splitlines() if line.startswith("@@probe "))
     report = json.loads(line[len("@@probe "):])
     assert report["dot"] is None and report["mode"] == "1" and report["in_browser"] is True
+    assert report["thread_time"] is False
     assert "138" in report["listen"] and "cryptography" in report["cryptography"], report
 
 
