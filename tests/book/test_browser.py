@@ -274,13 +274,20 @@ def theme_reason(finding: dict[str, str]) -> str | None:
     return None
 
 
+#: How long a page may take to load and fall quiet before its visit fails (milliseconds).
+PAGE_WAIT_MS = 120_000
+
+
 def start(session: Session, page: object, name: str, axe: str) -> Visit:
     """Load the page in this tab, read its images and links, and start axe on it (it runs
     in the tab's own process while the caller starts another tab: see :func:`finish`)."""
     result = Visit(name)
     page.set_viewport_size(DESKTOP)
-    page.goto(f"{session.origin}/{name}.html", wait_until="load")
-    page.wait_for_load_state("networkidle")
+    # Generous waits: at the end of `make test` three shards read pages while notebooks still run on
+    # 2 cores, and a long page once took more than Playwright's default 30 s to fall quiet. (A wait,
+    # not a measure of speed: bench/ measures the pages.)
+    page.goto(f"{session.origin}/{name}.html", wait_until="load", timeout=PAGE_WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=PAGE_WAIT_MS)
 
     for image in page.evaluate(IMAGES):
         if not image["loaded"]:
