@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 from labkit.core import hooks, loopback, names, seams
 from labkit.services import ec2 as local
 from tests.support.lifecycle import assert_nothing_left_running
+from tests.support.nosockets import take_sockets_away
 
 AMI = "ami-12c6146b"
 EC2_TRUST = {"Version": "2012-10-17", "Statement": [
@@ -221,15 +222,22 @@ def metadata_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     return [json.dumps(found).encode()]
 
 
-def test_the_app_on_an_instance_reads_its_own_metadata_with_a_token(lab):
+def launch_whoami(lab: Any, **extra: Any) -> dict[str, Any]:
+    """An instance with the role shop-web (made on first use) serving :func:`metadata_app`."""
     iam = lab.client("iam")
-    iam.create_role(RoleName="shop-web", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
-    iam.create_instance_profile(InstanceProfileName="shop-web")
-    iam.add_role_to_instance_profile(InstanceProfileName="shop-web", RoleName="shop-web")
+    try:
+        iam.create_role(RoleName="shop-web", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
+        iam.create_instance_profile(InstanceProfileName="shop-web")
+        iam.add_role_to_instance_profile(InstanceProfileName="shop-web", RoleName="shop-web")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
     lab.ec2.register_app("whoami", metadata_app)
-    first = launch(lab, UserData="#!labkit-app whoami", IamInstanceProfile={"Name": "shop-web"},
-                   MetadataOptions={"HttpTokens": "required"})
-    second = launch(lab, UserData="#!labkit-app whoami", IamInstanceProfile={"Name": "shop-web"})
+    return launch(lab, UserData="#!labkit-app whoami", IamInstanceProfile={"Name": "shop-web"}, **extra)
+
+
+def test_the_app_on_an_instance_reads_its_own_metadata_with_a_token(lab):
+    first = launch_whoami(lab, MetadataOptions={"HttpTokens": "required"})
+    second = launch_whoami(lab)
     lab.clock.advance(local.BOOT_SECONDS)
     one = requests.get(f"http://{first['PrivateIpAddress']}/", timeout=10).json()
     two = requests.get(f"http://{second['PrivateIpAddress']}/", timeout=10).json()
@@ -263,26 +271,14 @@ def test_metadata_refuses_bad_tokens_and_ttls_and_answers_nothing_to_the_noteboo
 
 def test_in_the_browser_an_app_reads_its_own_metadata_in_process(lab, monkeypatch):
     """The browser edition: no socket; the app and its instance's metadata server answer in-process."""
-    import socket
 
     from labkit.core import inprocess, platform
 
     monkeypatch.setenv(platform.VARIABLE, "1")
     lab.reset()
     inprocess.install()
-
-    def no_socket(*args: Any, **kwargs: Any) -> None:
-        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
-
-    for method in ("connect", "connect_ex", "bind"):
-        monkeypatch.setattr(socket.socket, method, no_socket)
-    iam = lab.client("iam")
-    iam.create_role(RoleName="shop-web", AssumeRolePolicyDocument=json.dumps(EC2_TRUST))
-    iam.create_instance_profile(InstanceProfileName="shop-web")
-    iam.add_role_to_instance_profile(InstanceProfileName="shop-web", RoleName="shop-web")
-    lab.ec2.register_app("whoami", metadata_app)
-    first = launch(lab, UserData="#!labkit-app whoami", IamInstanceProfile={"Name": "shop-web"},
-                   MetadataOptions={"HttpTokens": "required"})
+    take_sockets_away(monkeypatch)
+    first = launch_whoami(lab, MetadataOptions={"HttpTokens": "required"})
     lab.clock.advance(local.BOOT_SECONDS)
     assert local.served(first["InstanceId"]).front._server.in_process
     one = requests.get(f"http://{first['PrivateIpAddress']}/", timeout=10).json()

@@ -22,6 +22,7 @@ from redis.retry import Retry
 from labkit.core import loopback, platform, seams
 from labkit.services import elasticache as local
 from labkit.services.elasticache import browser
+from tests.support.nosockets import take_sockets_away
 
 
 @pytest.fixture()
@@ -36,12 +37,7 @@ def in_browser(lab, monkeypatch):
     monkeypatch.setenv(platform.VARIABLE, "1")
     lab.elasticache.install()  # the service's install(): in browser mode, the client seams too (idempotent)
     assert {seam.path for seam in browser.SEAMS if seam.patched} <= set(seams.patched())
-
-    def no_socket(self, *args, **kwargs):
-        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
-
-    monkeypatch.setattr(socket.socket, "connect", no_socket)
-    monkeypatch.setattr(socket.socket, "connect_ex", no_socket)
+    take_sockets_away(monkeypatch, ("connect", "connect_ex"))
     yield lab
     lab.reset()  # in-process nodes are stopped before browser mode ends
     seams.uninstall(browser.SEAMS)

@@ -32,6 +32,7 @@ from labkit.core.loopback import LoopbackServer
 from labkit.services import elb as local
 from labkit.services.elb import health
 from tests.support.lifecycle import assert_nothing_left_running
+from tests.support.nosockets import take_sockets_away
 
 # ---- targets on 127.0.0.1 -------------------------------------------------------------
 
@@ -785,12 +786,7 @@ def browser(lab, monkeypatch):
     monkeypatch.setenv(platform.VARIABLE, "1")
     lab.reset()  # servers started locally by an earlier test come back in-process
     inprocess.install()
-
-    def no_socket(*args: Any, **kwargs: Any) -> None:
-        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
-
-    for method in ("connect", "connect_ex", "bind"):
-        monkeypatch.setattr(socket.socket, method, no_socket)
+    take_sockets_away(monkeypatch)
     yield lab
     monkeypatch.undo()
     lab.reset()

@@ -25,6 +25,7 @@ from labkit.services import route53 as local
 from labkit.services.route53 import browser as route53_browser
 from labkit.services.route53 import healthchecks as health_module
 from labkit.services.route53 import server as server_module
+from tests.support.nosockets import take_sockets_away
 
 REGION = "us-east-1"
 
@@ -659,12 +660,7 @@ def browser(lab, monkeypatch):
     lab.reset()  # a name server started locally by an earlier test comes back in-process
     route53_browser.install()
     inprocess.install()
-
-    def no_socket(*args, **kwargs):
-        raise OSError(138, "Operation not supported (no sockets in a browser tab)")
-
-    for method in ("connect", "connect_ex", "sendto", "bind"):
-        monkeypatch.setattr(socket.socket, method, no_socket)
+    take_sockets_away(monkeypatch, ("connect", "connect_ex", "sendto", "bind"))
     yield lab
     monkeypatch.undo()
     lab.reset()
