@@ -25,13 +25,11 @@ naming the import, if moto imports anything the stand-in lacks.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
 import types
 from typing import Any
 
-from labkit.core.platform import gap
+from labkit.core.platform import StandInFinder, gap
 
 #: The stand-in's version: the tested moto it covers, and its own revision.
 VERSION = "1+moto5.2.5"
@@ -123,27 +121,18 @@ class StandIn(types.ModuleType):
         return value
 
 
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname in MODULES:
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = StandIn(spec.name, f"labkit's browser-edition stand-in for {spec.name}")
-        module.__path__ = []  # a package: its submodules come from this finder too
-        if spec.name == "cryptography":
-            module.__version__ = f"0+labkit.nocrypto.{VERSION}"  # type: ignore[attr-defined]
-        for exception in EXCEPTIONS:
-            if exception in IMPORTS.get(spec.name, ()):
-                setattr(module, exception, type(exception, (Exception,), {"__module__": spec.name}))
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        return None
+def _stand_in(name: str) -> types.ModuleType:
+    """One module of the stand-in (a package: its submodules come from the finder too)."""
+    module = StandIn(name, f"labkit's browser-edition stand-in for {name}")
+    if name == "cryptography":
+        module.__version__ = f"0+labkit.nocrypto.{VERSION}"  # type: ignore[attr-defined]
+    for exception in EXCEPTIONS:
+        if exception in IMPORTS.get(name, ()):
+            setattr(module, exception, type(exception, (Exception,), {"__module__": name}))
+    return module
 
 
-_FINDER = _Finder()
+_FINDER = StandInFinder(MODULES, _stand_in)
 
 
 def real_available() -> bool:

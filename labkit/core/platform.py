@@ -27,11 +27,13 @@ away, as Pyodide does).
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.abc
+import importlib.machinery
 import os
 import sys
 import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from labkit.core.errors import NotEmulated
@@ -150,4 +152,27 @@ def thread_pool(max_workers: int, thread_name_prefix: str = "") -> concurrent.fu
     if in_browser():
         return InlineExecutor()
     return concurrent.futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+
+
+class StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """An import hook for the browser edition's stand-ins of compiled packages:
+    ``import`` of a name in ``names`` gets the package ``make(name)`` returns
+    (made a package, so its submodules come through this finder too). Put it
+    first in ``sys.meta_path`` to use it."""
+
+    def __init__(self, names: Container[str], make: Callable[[str], types.ModuleType]) -> None:
+        self.names, self.make = names, make
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname in self.names:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = self.make(spec.name)
+        module.__path__ = []  # type: ignore[attr-defined]
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
 

@@ -112,3 +112,27 @@ def test_a_thread_pool_is_a_real_one_locally(monkeypatch):
     with platform.thread_pool(2, "t") as pool:
         assert not isinstance(pool, platform.InlineExecutor)
         assert pool.submit(threading.get_ident).result() != threading.get_ident()
+
+
+def test_a_stand_in_finder_answers_its_names_and_their_submodules_only():
+    import sys
+    import types
+
+    made = []
+
+    def make(name):
+        made.append(name)
+        return types.ModuleType(name, "a stand-in")
+
+    finder = platform.StandInFinder({"labkit_standin_demo", "labkit_standin_demo.sub"}, make)
+    sys.meta_path.insert(0, finder)
+    try:
+        import labkit_standin_demo.sub  # noqa: F401
+
+        assert made == ["labkit_standin_demo", "labkit_standin_demo.sub"]
+        assert sys.modules["labkit_standin_demo"].__path__ == []
+        assert finder.find_spec("json") is None
+    finally:
+        sys.meta_path.remove(finder)
+        for name in ("labkit_standin_demo.sub", "labkit_standin_demo"):
+            sys.modules.pop(name, None)

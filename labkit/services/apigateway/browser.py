@@ -23,8 +23,6 @@ edition. Nothing is ever accepted unvalidated.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.machinery
 import sys
 import types
 from typing import Any
@@ -54,25 +52,16 @@ def validate(*args: Any, **kwargs: Any) -> None:
                        "(rpds-py, pydantic-core) are compiled code with no build for the browser")
 
 
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname in IMPORTS:
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        module = types.ModuleType(spec.name, f"labkit's browser-edition stand-in for {spec.name}")
-        module.__path__ = []  # type: ignore[attr-defined]
-        module.__labkit_stand_in__ = True  # type: ignore[attr-defined]
-        for name in IMPORTS[spec.name]:
-            setattr(module, name, OpenAPIValidationError if name == "OpenAPIValidationError" else validate)
-        return module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        return None
+def _stand_in(name: str) -> types.ModuleType:
+    """One module of the stand-in, with the names moto imports from it."""
+    module = types.ModuleType(name, f"labkit's browser-edition stand-in for {name}")
+    module.__labkit_stand_in__ = True  # type: ignore[attr-defined]
+    for imported in IMPORTS[name]:
+        setattr(module, imported, OpenAPIValidationError if imported == "OpenAPIValidationError" else validate)
+    return module
 
 
-_FINDER = _Finder()
+_FINDER = platform.StandInFinder(IMPORTS, _stand_in)
 
 
 def install() -> bool:
