@@ -104,7 +104,8 @@ INSTALL_HINT = (
 )
 
 #: What the browser edition shows instead of a figure that only Graphviz's ``dot`` program draws
-#: (:func:`placeholder_if_no_graphviz`); :func:`draw`'s figures are drawn there (:mod:`~labkit.notebook.diagrams_browser`).
+#: (:func:`placeholder_if_no_graphviz`, for code that runs ``dot`` itself). labkit's own figures
+#: (:func:`draw`, state machines, ``lab.diagram()``) are drawn there (:func:`draw_in_browser`).
 BROWSER_HINT = (
     "The browser edition does not draw this kind of figure: it needs Graphviz's `dot` program, which a browser tab "
     "cannot run. The alt text below says what the figure shows; the chapter's page in the book has the drawn figures, "
