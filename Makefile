@@ -104,6 +104,7 @@ $(LITE_STAMP): $(STAMP) requirements-lite.txt
 	@touch $(LITE_STAMP)
 
 lite: $(LITE_STAMP)
+	@bash scripts/ensure-node.sh
 	@$(BIN)/python scripts/build_lite.py
 
 # Every notebook that declares the browser edition, run in JupyterLite in Chromium (tests/lite/test_lite.py,

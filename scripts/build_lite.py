@@ -20,7 +20,8 @@ is fetched at run time from anywhere but the site itself:
 - **Packages** are pure-Python wheels (PyPI's ``py3-none-any``), pinned in
   ``lite/kernel-requirements.txt`` (the kernel: IPython and its parts) and
   ``lite/requirements.txt`` (what labkit and the labs import); botocore keeps
-  the service models that ``lite/botocore-services.txt`` names. Every file
+  the service models of the services that ``lite/services.txt`` names, and moto
+  their backends (with what those import); jedi leaves out third-party type stubs. Every file
   downloaded from PyPI is checked against its SHA-256 in
   ``lite/downloads.sha256`` (a changed pin needs ``--lock``, which records
   the new file's hash for review, and drops the hashes nothing pins). Two of them
@@ -49,6 +50,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import csv
 import hashlib
@@ -63,6 +65,7 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -88,8 +91,13 @@ PYODIDE_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 #: Packages with only compiled wheels on PyPI that run without their C part:
 #: name -> the import packages taken from the source release.
 PURE_FROM_SOURCE = {"markupsafe": ("markupsafe",), "pyyaml": ("yaml",)}
-#: The service models botocore keeps in the site (the rest of botocore/data stays out).
-BOTOCORE_SERVICES = LITE / "botocore-services.txt"
+#: The AWS services the site keeps: botocore's service models and moto's backends for them (the rest stay out).
+SERVICES = LITE / "services.txt"
+#: moto's package for a service whose botocore name differs (other than by its dashes).
+MOTO_PACKAGES = {"lambda": "awslambda"}
+#: jedi's folders the site leaves out: type stubs of third-party packages (none of them the site's) and of
+#: Django. jedi keeps the standard library's stubs, and completes the rest from the live objects.
+JEDI_LEFT_OUT = ("jedi/third_party/typeshed/stubs/", "jedi/third_party/django-stubs/")
 #: The kernel's shims shipped inside jupyterlite-pyodide-kernel (its static/pypi folder).
 KERNEL_SHIMS = ("piplite", "pyodide_kernel", "ipykernel")
 KERNEL_PLUGIN = "@jupyterlite/pyodide-kernel-extension:kernel"
@@ -223,7 +231,10 @@ def place_pyodide(archive: Path, dest: Path) -> dict:
         for name in PYODIDE_FILES:
             member = tar.getmember(f"package/{name}")
             (dest / name).write_bytes(tar.extractfile(member).read())
-        return json.loads(tar.extractfile(tar.getmember("package/pyodide-lock.json")).read())
+        # Pyodide's own lock, for the build's use of the runtime (precompile); the site's replaces it.
+        lock = tar.extractfile(tar.getmember("package/pyodide-lock.json")).read()
+        (dest / "pyodide-lock.json").write_bytes(lock)
+        return json.loads(lock)
 
 
 # ----------------------------------------------------------------- wheels
@@ -400,32 +411,200 @@ def labkit_wheel(out: Path, extra: dict[str, bytes] | None = None) -> Path:
     return write_wheel(out / f"labkit-{project['version']}-py3-none-any.whl", "labkit", project["version"], files, metadata)
 
 
-def botocore_services() -> set[str]:
-    return {line.split("#", 1)[0].strip() for line in BOTOCORE_SERVICES.read_text(encoding="utf-8").splitlines()} - {""}
+def services() -> set[str]:
+    """The services :data:`SERVICES` names (botocore's names)."""
+    return {line.split("#", 1)[0].strip() for line in SERVICES.read_text(encoding="utf-8").splitlines()} - {""}
 
 
-def trim_botocore(wheel: Path, out: Path) -> Path:
-    """botocore's wheel with only the service models of :data:`BOTOCORE_SERVICES`
-    (and every file of botocore/data that belongs to no one service: endpoints, partitions...)."""
-    keep = botocore_services()
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / wheel.name
-    if target.exists() and target.stat().st_mtime >= max(wheel.stat().st_mtime, BOTOCORE_SERVICES.stat().st_mtime):
+def repack(wheel: Path, target: Path, keep: Callable[[str], bool], inputs: tuple[Path, ...] = (),
+           add: dict[str, bytes] | None = None) -> Path:
+    """``wheel`` written again at ``target``: the files ``keep`` accepts, and ``add``, with a new
+    RECORD. A ``target`` newer than ``wheel`` and every path of ``inputs`` is used as it is."""
+    newest = max(path.stat().st_mtime for path in (wheel, Path(__file__), *inputs))
+    if target.exists() and target.stat().st_mtime >= newest:
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
-        names = archive.namelist()
-        services = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") >= 3}
-        unknown = keep - services
-        if unknown:
-            raise BuildError(f"lite/botocore-services.txt names services botocore does not have: {sorted(unknown)}")
-        kept = {n: archive.read(n) for n in names
-                if not (n.startswith("botocore/data/") and n.count("/") >= 3 and n.split("/")[2] not in keep)}
+        kept = {n: archive.read(n) for n in archive.namelist() if not n.endswith("/") and keep(n)}
+    kept.update(add or {})
     info = next(n.split("/")[0] for n in kept if n.endswith(".dist-info/METADATA"))
     metadata = kept.pop(f"{info}/METADATA")
     for name in [n for n in kept if n.startswith(f"{info}/") and n.endswith(("/RECORD", "/WHEEL"))]:
         del kept[name]
     dist, version = info.removesuffix(".dist-info").rsplit("-", 1)
     return write_wheel(target, dist, version, kept, metadata)
+
+
+def trim_botocore(wheel: Path, out: Path) -> Path:
+    """botocore's wheel with only the service models of :data:`SERVICES`
+    (and every file of botocore/data that belongs to no one service: endpoints, partitions...)."""
+    keep = services()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    models = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") >= 3}
+    unknown = keep - models
+    if unknown:
+        raise BuildError(f"lite/services.txt names services botocore does not have: {sorted(unknown)}")
+    return repack(wheel, out / wheel.name, lambda n: not (n.startswith("botocore/data/") and n.count("/") >= 3
+                                                          and n.split("/")[2] not in keep), (SERVICES,))
+
+
+def trim_jedi(wheel: Path, out: Path) -> Path:
+    """jedi's wheel without :data:`JEDI_LEFT_OUT` (four fifths of its files)."""
+    return repack(wheel, out / wheel.name, lambda n: not n.startswith(JEDI_LEFT_OUT))
+
+
+class _MotoImports(ast.NodeVisitor):
+    """The moto packages (``moto.<name>``) one module of moto imports, wherever in it
+    (functions too), except under ``if TYPE_CHECKING:``."""
+
+    def __init__(self, package: list[str]) -> None:
+        self.package, self.found = package, set()
+
+    def visit_If(self, node: ast.If) -> None:
+        if "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                self.visit(child)
+        else:
+            self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            parts = alias.name.split(".")
+            if parts[0] == "moto" and len(parts) > 1:
+                self.found.add(parts[1])
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = self.package[: len(self.package) - node.level + 1] if node.level else []
+        parts = base + (node.module.split(".") if node.module else [])
+        if parts[:1] != ["moto"]:
+            return
+        self.found.update([parts[1]] if len(parts) > 1 else [alias.name for alias in node.names])
+
+
+def moto_packages(files: dict[str, bytes], wanted: set[str]) -> set[str]:
+    """The packages of moto (``files``: archive name -> bytes) that ``wanted`` and moto's own
+    top-level modules import, directly or through each other."""
+    packages = {n.split("/")[1] for n in files if n.startswith("moto/") and n.count("/") >= 2}
+    top = [n for n in files if n.startswith("moto/") and n.count("/") == 1 and n.endswith(".py")]
+    kept, todo = set(), set(wanted)
+    sources = list(top)
+    while sources or todo:
+        for name in sources:
+            parts = name.removesuffix(".py").split("/")
+            visitor = _MotoImports(parts[:-1])
+            visitor.visit(ast.parse(files[name], filename=name))
+            todo |= (visitor.found & packages) - kept
+        sources = []
+        for package in sorted(todo):
+            kept.add(package)
+            sources += [n for n in files if n.startswith(f"moto/{package}/") and n.endswith(".py")]
+        todo = set()
+    return kept
+
+
+def trim_moto(wheel: Path, out: Path) -> Path:
+    """moto's wheel with the backends of :data:`SERVICES` and what they import
+    (:func:`moto_packages`); moto's top-level modules and its dist-info stay."""
+    wanted = {MOTO_PACKAGES.get(name, name.replace("-", "")) for name in services()}
+    with zipfile.ZipFile(wheel) as archive:
+        files = {n: archive.read(n) for n in archive.namelist() if n.endswith(".py")}
+    packages = {n.split("/")[1] for n in files if n.startswith("moto/") and n.count("/") >= 2}
+    if wanted - packages:
+        raise BuildError(f"lite/services.txt names services moto has no backend for: {sorted(wanted - packages)} "
+                         f"(moto's package for a botocore name that differs goes in MOTO_PACKAGES)")
+    kept = moto_packages(files, wanted)
+    return repack(wheel, out / wheel.name, lambda n: not n.startswith("moto/") or n.count("/") == 1
+                  or n.split("/")[1] in kept, (SERVICES,))
+
+
+#: Run by Node.js: starts the site's Pyodide (``indexURL``) and compiles every Python file under each
+#: folder of ``root`` (one unpacked wheel each) to bytecode in ``__pycache__``, as unchecked-hash
+#: ``.pyc`` files (used without looking at the source's date, which unpacking does not keep),
+#: naming the files as they will be in the page (site-packages) for tracebacks.
+COMPILE_SCRIPT = r"""
+import { pathToFileURL } from "node:url";
+const [indexURL, root] = process.argv.slice(2);
+const { loadPyodide } = await import(pathToFileURL(indexURL + "/pyodide.mjs").href);
+const pyodide = await loadPyodide({ indexURL: indexURL + "/" });
+pyodide.FS.mkdirTree("/wheels");
+pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root }, "/wheels");
+pyodide.runPython(`
+import compileall, os, py_compile, site
+for name in sorted(os.listdir("/wheels")):
+    compileall.compile_dir(f"/wheels/{name}", ddir=site.getsitepackages()[0], quiet=1, workers=1,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+`);
+"""
+
+
+#: The wheels that keep their Python source beside the bytecode: labkit, which learners read
+#: (``lab.sqs.receive??``) and whose lines their tracebacks show. The others ship bytecode only,
+#: as Pyodide's own standard library does: half the bytes for the page to unpack.
+SOURCE_KEPT = ("labkit",)
+
+
+def _sourceless(compiled: dict[str, bytes]) -> tuple[dict[str, bytes], set[str]]:
+    """``__pycache__/m.cpython-3XX.pyc`` files renamed to ``m.pyc`` beside their source (which
+    Python imports without a source); returns them and the sources they replace."""
+    moved, replaced = {}, set()
+    for name, data in compiled.items():
+        folder, _, file = name.rpartition("__pycache__/")
+        module = file.split(".", 1)[0]
+        moved[f"{folder}{module}.pyc"] = data
+        replaced.add(f"{folder}{module}.py")
+    return moved, replaced
+
+
+def precompile(wheels: dict[str, Path], pyodide_dir: Path, cache: Path) -> dict[str, Path]:
+    """Each wheel with its Python files compiled to bytecode by the site's own Pyodide in
+    Node.js (:data:`COMPILE_SCRIPT`): the page then imports boto3, moto and IPython without
+    compiling them first. The wheels of :data:`SOURCE_KEPT` get ``__pycache__`` beside their
+    source; the others get ``.pyc`` files in place of it (a file that did not compile stays as
+    source). Compiled wheels are cached by the wheel's and Pyodide's contents (``cache``); what
+    is not used any more is removed."""
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("Node.js is missing: the build compiles the site's Python files with Pyodide in Node.js "
+                         "(18 or newer). Run `bash scripts/ensure-node.sh`, or `sudo apt-get install nodejs`")
+    runtime = hashlib.sha256(COMPILE_SCRIPT.encode() + repr(SOURCE_KEPT).encode() + (pyodide_dir / "pyodide.asm.wasm").read_bytes()
+                             + (pyodide_dir / "python_stdlib.zip").read_bytes())
+    targets = {}
+    for name, wheel in wheels.items():
+        key = runtime.copy()
+        key.update(wheel.read_bytes())
+        targets[name] = cache / key.hexdigest()[:20] / wheel.name
+    todo = {name: wheel for name, wheel in wheels.items() if not targets[name].exists()}
+    if todo:
+        print(f"==> compiling {len(todo)} wheels to bytecode with Pyodide in Node.js", flush=True)
+        with tempfile.TemporaryDirectory(prefix="labkit-pyc-") as tmp:
+            root = Path(tmp) / "wheels"
+            for name, wheel in todo.items():
+                with zipfile.ZipFile(wheel) as archive:
+                    archive.extractall(root / name)
+            (Path(tmp) / "compile.mjs").write_text(COMPILE_SCRIPT, encoding="utf-8")
+            done = subprocess.run([node, str(Path(tmp) / "compile.mjs"), str(pyodide_dir), str(root)],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise BuildError(f"compiling the wheels with Pyodide in Node.js failed (Node.js 18 or newer is "
+                                 f"needed; this is {subprocess.run([node, '--version'], capture_output=True, text=True).stdout.strip()}):\n"
+                                 f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+            for name, wheel in todo.items():
+                folder = root / name
+                compiled = {path.relative_to(folder).as_posix(): path.read_bytes()
+                            for path in sorted(folder.rglob("__pycache__/*.pyc"))}
+                if not compiled and any(folder.rglob("*.py")):
+                    raise BuildError(f"{wheel.name}: Pyodide compiled none of its Python files:\n{done.stdout[-2000:]}")
+                if name in SOURCE_KEPT:
+                    repack(wheel, targets[name], lambda n: True, add=compiled)
+                else:
+                    moved, replaced = _sourceless(compiled)
+                    repack(wheel, targets[name], lambda n, dropped=replaced: n not in dropped, add=moved)
+    used = {target.parent for target in targets.values()}
+    for folder in cache.glob("*"):
+        if folder not in used:
+            shutil.rmtree(folder, ignore_errors=True)
+    return targets
 
 
 def kernel_shims() -> dict[str, Path]:
@@ -533,14 +712,16 @@ def build(out: Path, extra: list[Path], only_extra: bool, cache: Path = CACHE, r
         used |= {path.name for path in (cache / "sources").glob("*") if path.name in lock}
         pinned = {name for name in lock if name in used and _pinned(name, pins)}
         write_lock({name: digest for name, digest in lock.items() if name in pinned})
-    if "botocore" in wheels:
-        wheels["botocore"] = trim_botocore(wheels["botocore"], cache / "trimmed")
+    for name, trim in (("botocore", trim_botocore), ("moto", trim_moto), ("jedi", trim_jedi)):
+        if name in wheels:
+            wheels[name] = trim(wheels[name], cache / "trimmed")
     wheels["labkit"] = labkit_wheel(cache / "labkit", diagram_assets(cache))
 
     with tempfile.TemporaryDirectory(prefix="labkit-lite-") as tmp:
         lite_dir = Path(tmp)
         pyodide_dir = lite_dir / "static" / "pyodide"
         lock = place_pyodide(archive, pyodide_dir)
+        wheels = precompile(wheels, pyodide_dir, cache / "compiled")
         entries = {}
         for _, wheel in sorted(wheels.items()):
             shutil.copy2(wheel, pyodide_dir / wheel.name)

@@ -34,6 +34,7 @@ import os
 import re
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,6 +192,27 @@ def test_the_site_ships_only_what_its_lock_names_and_no_compiled_package(site: P
     assert kernel["disablePyPIFallback"] is True
     assert sorted(kernel["loadPyodideOptions"]["packages"]) == sorted(lock)
     assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+
+
+def test_the_sites_python_is_bytecode_and_labkit_keeps_its_source(site: Path) -> None:
+    """The notebooks' runs above import from these wheels: a .pyc of another Python would fail them."""
+    pyodide = site / "static" / "pyodide"
+
+    def names(dist: str) -> list[str]:
+        with zipfile.ZipFile(next(pyodide.glob(f"{dist}-*.whl"))) as archive:
+            return archive.namelist()
+
+    for dist in ("boto3", "botocore", "moto", "ipython"):
+        files = names(dist)
+        assert not [name for name in files if name.endswith(".py")], dist
+        assert len([name for name in files if name.endswith(".pyc")]) > 10, dist
+    labkit = names("labkit")
+    sources = {name for name in labkit if name.endswith(".py")}
+    compiled = {name.replace("__pycache__/", "").rsplit(".", 2)[0] + ".py" for name in labkit if name.endswith(".pyc")}
+    assert sources and sources == compiled
+    moto = {name.split("/")[1] for name in names("moto") if name.count("/") >= 2}
+    assert {"sqs", "stepfunctions", "awslambda", "core"} <= moto and not {"glue", "transcribe"} & moto
+    assert not [name for name in names("jedi") if "/typeshed/stubs/" in name]
 
 
 def test_the_labs_in_the_site_are_the_learners_copies(site: Path) -> None:
