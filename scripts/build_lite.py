@@ -561,13 +561,13 @@ def precompile(wheels: dict[str, Path], pyodide_dir: Path, cache: Path) -> dict[
     Node.js (:data:`COMPILE_SCRIPT`): the page then imports boto3, moto and IPython without
     compiling them first. The wheels of :data:`SOURCE_KEPT` get ``__pycache__`` beside their
     source; the others get ``.pyc`` files in place of it (a file that did not compile stays as
-    source). Compiled wheels are cached by the wheel's and Pyodide's contents (``cache``); what
+    source). Compiled wheels are cached by the wheel's, Pyodide's and this script's contents (``cache``); what
     is not used any more is removed."""
     node = shutil.which("node")
     if node is None:
         raise BuildError("Node.js is missing: the build compiles the site's Python files with Pyodide in Node.js "
                          "(18 or newer). Run `bash scripts/ensure-node.sh`, or `sudo apt-get install nodejs`")
-    runtime = hashlib.sha256(COMPILE_SCRIPT.encode() + repr(SOURCE_KEPT).encode() + (pyodide_dir / "pyodide.asm.wasm").read_bytes()
+    runtime = hashlib.sha256(Path(__file__).read_bytes() + (pyodide_dir / "pyodide.asm.wasm").read_bytes()
                              + (pyodide_dir / "python_stdlib.zip").read_bytes())
     targets = {}
     for name, wheel in wheels.items():
