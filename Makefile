@@ -35,7 +35,8 @@ $(STAMP): $(BIN)/python requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 graphviz:
-	@bash scripts/ensure-graphviz.sh
+	@bash scripts/ensure-command.sh dot graphviz graphviz "the architecture diagrams are drawn with Graphviz" \
+	  https://graphviz.org/download/
 
 # The browser tests (tests/book/test_browser.py) read the built book in Debian's Chromium.
 chromium:
@@ -104,7 +105,8 @@ $(LITE_STAMP): $(STAMP) requirements-lite.txt
 	@touch $(LITE_STAMP)
 
 lite: $(LITE_STAMP)
-	@bash scripts/ensure-node.sh
+	@bash scripts/ensure-command.sh node nodejs node "the browser edition's build runs Pyodide in Node.js (18 or newer)" \
+	  https://nodejs.org/
 	@$(BIN)/python scripts/build_lite.py
 
 # Every notebook that declares the browser edition, run in JupyterLite in Chromium (tests/lite/test_lite.py,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install Debian packages with apt-get where that is possible (root, or passwordless
 # sudo): exits 0 once they are installed, 1 when it cannot (the caller says what to run).
-# Used by ensure-graphviz.sh, ensure-chromium.sh and ensure-node.sh.
+# Used by ensure-command.sh and ensure-chromium.sh.
 set -uo pipefail
 command -v apt-get >/dev/null 2>&1 || exit 1
 if [ "$(id -u)" = 0 ]; then

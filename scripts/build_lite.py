@@ -566,7 +566,7 @@ def precompile(wheels: dict[str, Path], pyodide_dir: Path, cache: Path) -> dict[
     node = shutil.which("node")
     if node is None:
         raise BuildError("Node.js is missing: the build compiles the site's Python files with Pyodide in Node.js "
-                         "(18 or newer). Run `bash scripts/ensure-node.sh`, or `sudo apt-get install nodejs`")
+                         "(18 or newer). `make lite` installs it with apt-get where it can; or run `sudo apt-get install nodejs`")
     runtime = hashlib.sha256(Path(__file__).read_bytes() + (pyodide_dir / "pyodide.asm.wasm").read_bytes()
                              + (pyodide_dir / "python_stdlib.zip").read_bytes())
     targets = {}
