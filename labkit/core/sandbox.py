@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -48,6 +49,12 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+#: What moto's serializer warns when an error it raises has a code the service's model spells
+#: otherwise: SQS's ``AWS.SimpleQueueService.NonExistentQueue`` (the code AWS returns, and the one
+#: the client's error carries) for the model's ``QueueDoesNotExist``. A note about moto's own
+#: tables, not about the learner's code, so the sandbox does not show it.
+MOTO_ERROR_SHAPE_WARNING = r"Exception\(\w+\) with code \S+ does not match an error shape"
 
 #: Variables that could point boto3 at a real account, profile or endpoint.
 _REMOVED_VARIABLES = (
@@ -231,6 +238,8 @@ def start(reset: bool = False, region: str = REGION) -> Sandbox:
     """
     global _MOCK, _SANDBOX
     isolate_credentials(region)
+    # On every start: code that saves and restores the warning filters (a test runner) drops it.
+    warnings.filterwarnings("ignore", MOTO_ERROR_SHAPE_WARNING, UserWarning, r"moto\.core\.serialize")
     offline.install()
     names.install()
     tls.retrust()
