@@ -29,16 +29,20 @@ is fetched at run time from anywhere but the site itself:
   (MarkupSafe, PyYAML): their pure-Python wheel is made here from the source
   release. labkit is packed from this repository. The kernel's own shims
   (piplite, pyodide-kernel, its ipykernel) come from jupyterlite-pyodide-kernel.
+- **Bytecode**: every wheel's Python files are compiled by the site's own
+  Pyodide, run in Node.js (:func:`precompile`), so that the page does not
+  compile boto3, moto and IPython as it imports them; labkit keeps its source
+  beside its bytecode, the other packages ship bytecode only.
 - **One lock file** (``static/pyodide/pyodide-lock.json``) lists exactly those
   wheels, and the kernel preloads all of them when it starts
   (``loadPyodideOptions.packages``): a notebook needs no install cell, and
   ``%pip install`` finds nothing outside the site (the PyPI fallback is off).
 
 Downloads are cached in ``_build/lite-cache`` (the Pyodide archive, the
-wheels): a second build fetches nothing. Pyodide comes through npm when it is
+wheels, the trimmed and compiled wheels): a second build fetches nothing. Pyodide comes through npm when it is
 installed, or else straight from the npm registry's archive address; the
 integrity check is the same. Each missing piece is a clear error: the
-registries, jupyterlite (``requirements-lite.txt``).
+registries, jupyterlite (``requirements-lite.txt``), Node.js.
 
 Usage::
 
