@@ -637,9 +637,9 @@ def wheel_entry(wheel: Path) -> dict:
         if f"{info}/top_level.txt" in names:
             imports = archive.read(f"{info}/top_level.txt").decode().split()
         else:
-            imports = sorted({n.split("/")[0].removesuffix(".py") for n in names
+            imports = sorted({re.sub(r"\.pyc?$", "", n.split("/")[0]) for n in names
                               if not n.split("/")[0].endswith((".dist-info", ".data"))
-                              and (n.count("/") >= 1 or n.endswith(".py"))})
+                              and (n.count("/") >= 1 or n.endswith((".py", ".pyc")))})
     return {"name": normalize(headers["Name"]), "version": headers["Version"], "file_name": wheel.name,
             "install_dir": "site", "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(), "package_type": "package",
             "imports": [i for i in imports if i.isidentifier()], "depends": [], "unvendored_tests": False,

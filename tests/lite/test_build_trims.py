@@ -100,3 +100,9 @@ def test_without_node_the_build_says_what_to_install(tmp_path: Path, monkeypatch
     monkeypatch.setattr(build_lite.shutil, "which", lambda name: None)
     with pytest.raises(build_lite.BuildError, match=r"Node\.js is missing.*apt-get install nodejs"):
         build_lite.precompile({"moto": wheel(tmp_path, "moto", MOTO)}, tmp_path, tmp_path / "compiled")
+
+
+def test_a_wheel_of_bytecode_names_its_imports_in_the_sites_lock(tmp_path: Path) -> None:
+    """A one-module wheel compiled in place (typing_extensions.pyc) still names what it imports."""
+    compiled = wheel(tmp_path, "typing_extensions", {"typing_extensions.pyc": "", "pkg/__init__.pyc": ""})
+    assert build_lite.wheel_entry(compiled)["imports"] == ["pkg", "typing_extensions"]
