@@ -523,9 +523,10 @@ def trim_moto(wheel: Path, out: Path) -> Path:
 
 
 #: Run by Node.js: starts the site's Pyodide (``indexURL``) and compiles every Python file under each
-#: folder of ``root`` (one unpacked wheel each) to bytecode in ``__pycache__``, as unchecked-hash
-#: ``.pyc`` files (used without looking at the source's date, which unpacking does not keep),
-#: naming the files as they will be in the page (site-packages) for tracebacks.
+#: folder of ``root`` (one unpacked wheel each) to bytecode in ``__pycache__``, as checked-hash
+#: ``.pyc`` files (checked against the source's hash, not its date, which unpacking does not keep:
+#: a learner who edits labkit's source in the page gets the edit), naming the files as they will
+#: be in the page (site-packages) for tracebacks.
 COMPILE_SCRIPT = r"""
 import { pathToFileURL } from "node:url";
 const [indexURL, root] = process.argv.slice(2);
@@ -537,7 +538,7 @@ pyodide.runPython(`
 import compileall, os, py_compile, site
 for name in sorted(os.listdir("/wheels")):
     compileall.compile_dir(f"/wheels/{name}", ddir=site.getsitepackages()[0], quiet=1, workers=1,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                           invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
 `);
 """
 
