@@ -420,12 +420,17 @@ def services() -> set[str]:
     return {line.split("#", 1)[0].strip() for line in SERVICES.read_text(encoding="utf-8").splitlines()} - {""}
 
 
+def fresh(target: Path, wheel: Path, inputs: tuple[Path, ...] = ()) -> bool:
+    """Whether ``target`` exists and is newer than ``wheel``, this script and every path of ``inputs``."""
+    newest = max(path.stat().st_mtime for path in (wheel, Path(__file__), *inputs))
+    return target.exists() and target.stat().st_mtime >= newest
+
+
 def repack(wheel: Path, target: Path, keep: Callable[[str], bool], inputs: tuple[Path, ...] = (),
            add: dict[str, bytes] | None = None) -> Path:
     """``wheel`` written again at ``target``: the files ``keep`` accepts, and ``add``, with a new
-    RECORD. A ``target`` newer than ``wheel`` and every path of ``inputs`` is used as it is."""
-    newest = max(path.stat().st_mtime for path in (wheel, Path(__file__), *inputs))
-    if target.exists() and target.stat().st_mtime >= newest:
+    RECORD. A ``target`` that is :func:`fresh` is used as it is."""
+    if fresh(target, wheel, inputs):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
@@ -510,6 +515,8 @@ def moto_packages(files: dict[str, bytes], wanted: set[str]) -> set[str]:
 def trim_moto(wheel: Path, out: Path) -> Path:
     """moto's wheel with the backends of :data:`SERVICES` and what they import
     (:func:`moto_packages`); moto's top-level modules and its dist-info stay."""
+    if fresh(out / wheel.name, wheel, (SERVICES,)):  # reading moto's imports takes seconds
+        return out / wheel.name
     wanted = {MOTO_PACKAGES.get(name, name.replace("-", "")) for name in services()}
     with zipfile.ZipFile(wheel) as archive:
         files = {n: archive.read(n) for n in archive.namelist() if n.endswith(".py")}
